@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+
+const USAGE = `kvfleet — an etcd-compatible hybrid cluster (Raft members + read-optimized proxies)
+
+Usage: kvfleet <command> [options]
+
+Commands:
+  help            Show this help
+
+Options:
+  -h, --help      Show this help
+  -v, --version   Print the version
+
+Member, proxy, local-cluster and tooling commands arrive with their issues; see README.md.
+`;
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    allowPositionals: true,
+    strict: false,
+  });
+  if (values.version === true) {
+    process.stdout.write(`kvfleet ${version()}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help === true || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  process.stderr.write(`kvfleet: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

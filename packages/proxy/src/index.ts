@@ -1,0 +1,1 @@
+export { SessionRevisionFloor } from './session.js';
