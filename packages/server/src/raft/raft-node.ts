@@ -57,6 +57,17 @@ export interface Status {
   readonly progress: ReadonlyMap<number, string>;
 }
 
+/** For status pages, tests and the simulator's checkers; never used to make decisions. */
+export interface LogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  committed(): number;
+  /** undefined when compacted away or beyond the end. */
+  term(index: number): number | undefined;
+  /** Entries [lo, hi); throws ErrCompacted below firstIndex(). */
+  entries(lo: number, hi: number): Entry[];
+}
+
 /**
  * The application's handle on one Raft node: synchronous, deterministic, no I/O.
  * Feed it with tick()/step()/propose...; drain it with ready()/advance().
@@ -228,6 +239,18 @@ export class RaftNode {
 
   get term(): number {
     return this.raft.term;
+  }
+
+  /** A read-only view of the local log, durable and unpersisted parts together. */
+  logView(): LogView {
+    const log = this.raft.raftLog;
+    return {
+      firstIndex: () => log.firstIndex(),
+      lastIndex: () => log.lastIndex(),
+      committed: () => log.committed,
+      term: (index) => log.termOrUndefined(index),
+      entries: (lo, hi) => log.slice(lo, hi, Number.MAX_SAFE_INTEGER),
+    };
   }
 
   /** The configuration in force here (changes apply when their entry is applied). */

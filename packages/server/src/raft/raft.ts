@@ -24,6 +24,8 @@ import { bytesEqual } from './util.js';
 
 /** Marks a MsgVote sent on a leader's request (MsgTimeoutNow): voters grant it despite their lease. */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
+/** Marks heartbeats of a removed leader that carry a commit index covering its removal. */
+const HANDOFF_CONTEXT = new TextEncoder().encode('Handoff');
 
 export interface RaftConfig {
   /** This node's id; never 0. */
@@ -97,6 +99,9 @@ export class Raft {
   /** A leader accepts no new ConfChange until the one at this index is applied. */
   pendingConfIndex = 0;
   uncommittedSize = 0;
+  /** Set while a leader that removed itself hands over: the index of its removal. */
+  removedAtIndex = 0;
+  private readonly handoffAcks = new Set<number>();
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
@@ -174,15 +179,14 @@ export class Raft {
       if (isRaftError(err, 'ErrInvalidConfig')) return;
       throw err;
     }
-    this.switchToConfig(next);
+    this.switchToConfig(next, e.index);
   }
 
-  private switchToConfig(cs: ConfState): void {
+  private switchToConfig(cs: ConfState, index: number): void {
     this.setConfig(cs);
     const member = this.prs.progress.has(this.id);
     if (this.state === StateType.Leader && (!member || this.isLearner)) {
-      // Removed (or demoted) leaders step down; the others elect a new leader.
-      this.becomeFollower(this.term, NONE);
+      this.startHandoff(index);
       return;
     }
     if (this.state !== StateType.Leader || this.prs.voters.length === 0) return;
@@ -275,6 +279,32 @@ export class Raft {
     return true;
   }
 
+  /**
+   * A leader that removed itself keeps leading (taking no proposals) until a quorum of the new
+   * configuration knows the removal is committed. Stepping down at once could strand them:
+   * members that have not learned the commit still count the removed node as a voter, and it
+   * may hold a longer log it cannot campaign with, so nobody could win (see docs/raft.md).
+   */
+  private startHandoff(removalIndex: number): void {
+    this.removedAtIndex = removalIndex;
+    this.handoffAcks.clear();
+    this.bcastHeartbeat();
+  }
+
+  private onHandoffAck(from: number): void {
+    if (!this.prs.isVoter(from)) return;
+    this.handoffAcks.add(from);
+    if (!isQuorum(this.prs.voters, (id) => this.handoffAcks.has(id))) return;
+    // Hand leadership to the most up-to-date of them, so nobody waits for a timeout.
+    let best = NONE;
+    for (const id of this.handoffAcks) {
+      const pr = this.prs.progress.get(id);
+      if (pr !== undefined && (best === NONE || pr.match > this.prs.progress.get(best)!.match)) best = id;
+    }
+    if (best !== NONE && this.prs.progress.get(best)!.match === this.raftLog.lastIndex()) this.sendTimeoutNow(best);
+    this.becomeFollower(this.term, NONE);
+  }
+
   private sendHeartbeat(to: number, context: Uint8Array): void {
     const pr = this.prs.progress.get(to)!;
     // Never tell a follower to commit beyond what it is known to hold.
@@ -287,7 +317,12 @@ export class Raft {
   }
 
   bcastHeartbeat(context: Uint8Array = EMPTY_BYTES): void {
-    for (const id of this.prs.memberIds()) if (id !== this.id) this.sendHeartbeat(id, context);
+    for (const id of this.prs.memberIds()) {
+      if (id === this.id) continue;
+      // While handing off, mark heartbeats whose commit index covers the removal.
+      const handoff = this.removedAtIndex > 0 && context.length === 0 && this.prs.progress.get(id)!.match >= this.removedAtIndex;
+      this.sendHeartbeat(id, handoff ? HANDOFF_CONTEXT : context);
+    }
   }
 
   // ---- commit ----------------------------------------------------------------------------
@@ -342,6 +377,8 @@ export class Raft {
     }
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
+    this.removedAtIndex = 0;
+    this.handoffAcks.clear();
     this.readOnly.reset();
     this.pendingReadIndexMessages = [];
   }
@@ -592,7 +629,8 @@ export class Raft {
         pr.probeSent = false;
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
-        if (m.context.length > 0) this.readOnly.recvAck(m.from, m.context, (done) => this.releaseReads(done));
+        if (this.removedAtIndex > 0 && bytesEqual(m.context, HANDOFF_CONTEXT)) this.onHandoffAck(m.from);
+        else if (m.context.length > 0) this.readOnly.recvAck(m.from, m.context, (done) => this.releaseReads(done));
         return true;
       case MessageType.MsgSnapStatus:
         if (pr.state !== ProgressState.Snapshot) return true;

@@ -1,0 +1,70 @@
+import { SeededRandom, type RandomSource } from '@kvfleet/core';
+import type { NetworkFaults } from './network.js';
+
+/** Everything one run does, drawn from its seed (swarm testing: each run a different mix). */
+export interface SimParams {
+  seed: number;
+  clusterSize: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  electionTick: number;
+  heartbeatTick: number;
+  tickMs: number;
+  network: NetworkFaults;
+  diskMaxDelayMs: number;
+  /** Ticks of the fault phase; the liveness phase follows. */
+  chaosTicks: number;
+  /** Ticks the healed cluster has to elect a leader and commit on every member. */
+  livenessTicksMax: number;
+  /** Per 100 ms of the fault phase. */
+  crashRate: number;
+  partitionRate: number;
+  membershipRate: number;
+  transferRate: number;
+  networkChangeRate: number;
+  /** Client operations per 10 ms. */
+  proposeRate: number;
+  readRate: number;
+  /** Applied entries between snapshots, and entries kept after compaction for slow followers. */
+  snapshotEvery: number;
+  catchUpEntries: number;
+  maxMembers: number;
+}
+
+export interface SimOverrides {
+  clusterSize?: number;
+  chaosTicks?: number;
+}
+
+/** Fault rates per run; the zero entries give calm runs, which find liveness bugs. */
+const DROP_RATES = [0, 0, 0.01, 0.05, 0.15];
+const DUP_RATES = [0, 0.01, 0.05];
+const DELAYS: [number, number][] = [[1, 2], [1, 10], [2, 30], [5, 80]];
+
+export function paramsForSeed(seed: number, overrides: SimOverrides = {}): SimParams {
+  const r: RandomSource = new SeededRandom(seed);
+  const [minDelayMs, maxDelayMs] = r.pick(DELAYS);
+  return {
+    seed,
+    clusterSize: overrides.clusterSize ?? r.pick([1, 3, 3, 3, 5, 5, 7]),
+    preVote: r.chance(0.75),
+    checkQuorum: r.chance(0.75),
+    electionTick: 10,
+    heartbeatTick: 1,
+    tickMs: 10,
+    network: { dropRate: r.pick(DROP_RATES), duplicateRate: r.pick(DUP_RATES), minDelayMs, maxDelayMs },
+    diskMaxDelayMs: r.pick([0, 2, 8]),
+    chaosTicks: overrides.chaosTicks ?? 1000 + r.int(1500),
+    livenessTicksMax: 600,
+    crashRate: r.pick([0, 0.02, 0.05, 0.15]),
+    partitionRate: r.pick([0, 0.02, 0.08]),
+    membershipRate: r.pick([0, 0, 0.03, 0.1]),
+    transferRate: r.pick([0, 0.02, 0.08]),
+    networkChangeRate: r.pick([0, 0.02]),
+    proposeRate: r.pick([0.1, 0.5, 1]),
+    readRate: r.pick([0, 0.1, 0.3]),
+    snapshotEvery: r.pick([10, 40, 200]),
+    catchUpEntries: r.pick([0, 5, 50]),
+    maxMembers: 9,
+  };
+}
