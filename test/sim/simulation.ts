@@ -171,8 +171,8 @@ export class Simulation {
       checkQuorum: this.params.checkQuorum,
       preVote: this.params.preVote,
       random: (n) => rand.int(n),
-      maxSizePerMsg: 4096,
-      maxInflightMsgs: 8,
+      maxSizePerMsg: this.params.maxSizePerMsg,
+      maxInflightMsgs: this.params.maxInflightMsgs,
       ...(this.options.testingBugs ? { testingBugs: this.options.testingBugs } : {}),
     });
     // Ticks start at a random phase: clocks on different machines are not aligned.

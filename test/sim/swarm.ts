@@ -29,6 +29,9 @@ export interface SimParams {
   snapshotEvery: number;
   catchUpEntries: number;
   maxMembers: number;
+  /** Flow control: bytes per append (1 → one entry each) and appends in flight per follower. */
+  maxSizePerMsg: number;
+  maxInflightMsgs: number;
 }
 
 export interface SimOverrides {
@@ -66,5 +69,7 @@ export function paramsForSeed(seed: number, overrides: SimOverrides = {}): SimPa
     snapshotEvery: r.pick([10, 40, 200]),
     catchUpEntries: r.pick([0, 5, 50]),
     maxMembers: 9,
+    maxSizePerMsg: r.pick([1, 64, 4096]),
+    maxInflightMsgs: r.pick([1, 4, 64]),
   };
 }

@@ -48,5 +48,7 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   if (type !== ConfChangeType.AddNode && type !== ConfChangeType.RemoveNode && type !== ConfChangeType.AddLearner) {
     throw new RaftError('ErrInvalidConfig', `conf change type ${type}`);
   }
-  return { type, nodeId: Number(v.getBigUint64(1)) };
+  const nodeId = v.getBigUint64(1);
+  if (nodeId > BigInt(Number.MAX_SAFE_INTEGER)) throw new RaftError('ErrInvalidConfig', `node id ${nodeId} beyond 2^53`);
+  return { type, nodeId: Number(nodeId) };
 }

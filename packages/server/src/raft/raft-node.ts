@@ -42,7 +42,7 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly OutgoingMessage[];
   readonly readStates: readonly ReadState[];
-  /** Whether step 1 needs fsync: new entries, or a changed term or vote. */
+  /** Whether step 1 needs fsync: new entries, a snapshot, or a changed term or vote. */
   readonly mustSync: boolean;
 }
 
@@ -178,7 +178,9 @@ export class RaftNode {
       committedEntries: r.raftLog.nextCommittedEntries(r.raftLog.applied),
       messages: r.msgs,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
+      // A snapshot is acknowledged like entries are, so it must be durable first too.
+      mustSync:
+        entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
     };
     r.msgs = [];
     r.readStates = [];

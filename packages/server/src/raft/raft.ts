@@ -145,8 +145,10 @@ export class Raft {
     const applied = config.applied ?? 0;
     if (applied > this.raftLog.applied) {
       this.raftLog.appliedTo(applied);
-      // The configuration is the snapshot's plus every change the application already applied.
-      for (const e of this.raftLog.slice(this.raftLog.firstIndex(), applied + 1, Number.MAX_SAFE_INTEGER)) {
+      // The configuration is the snapshot's plus every change applied after it. Entries the
+      // log still retains below the snapshot are already inside its configuration.
+      const from = Math.max(this.raftLog.firstIndex(), config.storage.snapshot().metadata.index + 1);
+      for (const e of this.raftLog.slice(from, applied + 1, Number.MAX_SAFE_INTEGER)) {
         if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
       }
     }
