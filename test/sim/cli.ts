@@ -9,8 +9,10 @@ const USAGE = `npm run sim -- [options]
   --seed S            replay one seed and print its trace on failure
   --cluster-size N    force the founding cluster size (1, 3, 5, 7, ...)
   --chaos-ticks N     force the length of the fault phase
+  --profile NAME      swarm (default: every run a different mix) | stormy (leader churn)
   --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist
   --trace             print the event trace of a --seed run even when it passes
+  --trace-messages    include every delivered message in the trace
 `;
 
 function main(): number {
@@ -21,8 +23,10 @@ function main(): number {
       seed: { type: 'string' },
       'cluster-size': { type: 'string' },
       'chaos-ticks': { type: 'string' },
+      profile: { type: 'string' },
       bug: { type: 'string', multiple: true },
       trace: { type: 'boolean' },
+      'trace-messages': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -33,6 +37,10 @@ function main(): number {
   const options: SimOptions = {};
   if (values['cluster-size'] !== undefined) options.clusterSize = int(values['cluster-size']);
   if (values['chaos-ticks'] !== undefined) options.chaosTicks = int(values['chaos-ticks']);
+  if (values.profile !== undefined) {
+    if (values.profile !== 'swarm' && values.profile !== 'stormy') throw new Error(`unknown profile ${values.profile}`);
+    options.profile = values.profile;
+  }
   for (const bug of values.bug ?? []) {
     if (bug === 'commit-older-term') options.testingBugs = { ...options.testingBugs, commitOlderTermByCount: true };
     else if (bug === 'vote-twice') options.testingBugs = { ...options.testingBugs, voteTwiceInTerm: true };
@@ -41,9 +49,9 @@ function main(): number {
   }
 
   if (values.seed !== undefined) {
-    const result = runSimulation(int(values.seed), { ...options, trace: true });
+    const result = runSimulation(int(values.seed), { ...options, trace: true, traceMessages: values['trace-messages'] === true });
     report(result, options);
-    if (!result.ok || values.trace === true) for (const line of result.ok ? [] : result.trace) process.stdout.write(`${line}\n`);
+    if (!result.ok || values.trace === true) for (const line of result.trace) process.stdout.write(`${line}\n`);
     return result.ok ? 0 : 1;
   }
 

@@ -21,6 +21,8 @@ export interface SimOptions extends SimOverrides {
   simBugs?: SimBugs;
   /** Record a line per notable event; printed with a failure. */
   trace?: boolean;
+  /** Also record every delivered message (very verbose). */
+  traceMessages?: boolean;
 }
 
 export interface SimStats {
@@ -35,7 +37,7 @@ export interface SimStats {
 }
 
 export type SimResult =
-  | { ok: true; seed: number; params: SimParams; stats: SimStats }
+  | { ok: true; seed: number; params: SimParams; stats: SimStats; trace: string[] }
   | { ok: false; seed: number; params: SimParams; stats: SimStats; violation: SimViolation; trace: string[] };
 
 type SimEvent =
@@ -136,7 +138,7 @@ export class Simulation {
       this.heal();
       this.runLiveness();
       this.finalChecks();
-      return { ok: true, seed: this.params.seed, params: this.params, stats: this.stats };
+      return { ok: true, seed: this.params.seed, params: this.params, stats: this.stats, trace: this.traceLines };
     } catch (e) {
       const violation = e instanceof SimViolation ? e : new SimViolation('raft-panic', e instanceof Error ? (e.stack ?? e.message) : String(e));
       return { ok: false, seed: this.params.seed, params: this.params, stats: this.stats, violation, trace: this.traceLines };
@@ -229,6 +231,7 @@ export class Simulation {
         if (node === undefined || !node.up) return;
         if (this.refusesRemovedSender(node, ev.message.from)) return;
         this.stats.messagesDelivered++;
+        if (this.options.traceMessages === true) this.trace(`deliver ${raft.describeMessage(ev.message)}`);
         node.raft!.step(ev.message);
         this.afterInput(node);
         return;
@@ -411,7 +414,9 @@ export class Simulation {
     const w = this.rng.workload;
     const live = this.liveNodes();
     if (live.length === 0) return;
-    if (w.chance(this.params.proposeRate)) {
+    // After healing only the liveness marker is proposed: the phase measures recovery, not
+    // whether throttled replication (one entry per append) outpaces the workload.
+    if (!this.healed && w.chance(this.params.proposeRate)) {
       const node = w.pick(live);
       const id = this.nextProposal++;
       try {
@@ -448,6 +453,13 @@ export class Simulation {
         const node = f.pick(live);
         this.crash(node);
         this.queue.schedule(100 + f.int(900), { kind: 'restart', node: node.id });
+      }
+    }
+    if (f.chance(p.leaderCrashRate)) {
+      const leader = this.leader();
+      if (leader !== undefined) {
+        this.crash(leader);
+        this.queue.schedule(50 + f.int(250), { kind: 'restart', node: leader.id });
       }
     }
     if (f.chance(p.partitionRate)) this.changePartition();
@@ -560,7 +572,9 @@ export class Simulation {
       const states = [...this.nodes.values()]
         .map((n) => (n.up ? `${n.id}:${n.raft!.state}/t${n.raft!.term}/lead${n.raft!.lead}/applied${n.state.applied}` : `${n.id}:${n.removed ? 'removed' : 'down'}`))
         .join(' ');
-      throw new SimViolation('liveness', `no progress within ${this.params.livenessTicksMax} ticks after healing (${states})`);
+      const leader = this.leader();
+      const progress = leader === undefined ? 'no leader' : [...leader.raft!.status().progress].map(([id, p]) => `${id}: ${p}`).join('; ');
+      throw new SimViolation('liveness', `no progress within ${this.params.livenessTicksMax} ticks after healing (${states}) [${progress}]`);
     }
   }
 
@@ -599,6 +613,7 @@ export function reproduceCommand(seed: number, options: SimOptions = {}): string
   const flags: string[] = [`--seed ${seed}`];
   if (options.clusterSize !== undefined) flags.push(`--cluster-size ${options.clusterSize}`);
   if (options.chaosTicks !== undefined) flags.push(`--chaos-ticks ${options.chaosTicks}`);
+  if (options.profile !== undefined) flags.push(`--profile ${options.profile}`);
   if (options.testingBugs?.commitOlderTermByCount) flags.push('--bug commit-older-term');
   if (options.testingBugs?.voteTwiceInTerm) flags.push('--bug vote-twice');
   if (options.simBugs?.sendBeforePersist) flags.push('--bug send-before-persist');

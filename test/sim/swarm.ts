@@ -18,6 +18,8 @@ export interface SimParams {
   livenessTicksMax: number;
   /** Per 100 ms of the fault phase. */
   crashRate: number;
+  /** Per 100 ms: crash whoever leads now (leader churn with divergent logs, as in Figure 8). */
+  leaderCrashRate: number;
   partitionRate: number;
   membershipRate: number;
   transferRate: number;
@@ -37,6 +39,8 @@ export interface SimParams {
 export interface SimOverrides {
   clusterSize?: number;
   chaosTicks?: number;
+  /** 'stormy': constant leader churn with one-entry appends, where commit-rule bugs surface. */
+  profile?: 'swarm' | 'stormy';
 }
 
 /** Fault rates per run; the zero entries give calm runs, which find liveness bugs. */
@@ -45,6 +49,24 @@ const DUP_RATES = [0, 0.01, 0.05];
 const DELAYS: [number, number][] = [[1, 2], [1, 10], [2, 30], [5, 80]];
 
 export function paramsForSeed(seed: number, overrides: SimOverrides = {}): SimParams {
+  const params = swarmParams(seed, overrides);
+  if (overrides.profile !== 'stormy') return params;
+  return {
+    ...params,
+    clusterSize: overrides.clusterSize ?? 5,
+    network: { dropRate: 0.1, duplicateRate: 0.02, minDelayMs: 1, maxDelayMs: 30 },
+    diskMaxDelayMs: 8,
+    crashRate: 0.1,
+    leaderCrashRate: 0.5,
+    partitionRate: 0.2,
+    membershipRate: 0,
+    proposeRate: 1,
+    maxSizePerMsg: 1,
+    maxInflightMsgs: 1,
+  };
+}
+
+function swarmParams(seed: number, overrides: SimOverrides): SimParams {
   const r: RandomSource = new SeededRandom(seed);
   const [minDelayMs, maxDelayMs] = r.pick(DELAYS);
   return {
@@ -60,6 +82,7 @@ export function paramsForSeed(seed: number, overrides: SimOverrides = {}): SimPa
     chaosTicks: overrides.chaosTicks ?? 1000 + r.int(1500),
     livenessTicksMax: 600,
     crashRate: r.pick([0, 0.02, 0.05, 0.15]),
+    leaderCrashRate: r.pick([0, 0, 0.02, 0.1]),
     partitionRate: r.pick([0, 0.02, 0.08]),
     membershipRate: r.pick([0, 0, 0.03, 0.1]),
     transferRate: r.pick([0, 0.02, 0.08]),
