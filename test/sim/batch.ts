@@ -3,16 +3,17 @@ import { reproduceCommand, runSimulation, type SimOptions, type SimResult } from
 export interface BatchOutcome {
   runs: number;
   failures: { seed: number; message: string; reproduce: string }[];
-  ticks: number;
+  /** The shortest run, in simulated ticks. */
+  minElapsedTicks: number;
 }
 
 /** Runs seeds [first, first + count) and collects every failure with its reproduce command. */
 export function runBatch(first: number, count: number, options: SimOptions = {}): BatchOutcome {
-  const out: BatchOutcome = { runs: 0, failures: [], ticks: 0 };
+  const out: BatchOutcome = { runs: 0, failures: [], minElapsedTicks: Number.MAX_SAFE_INTEGER };
   for (let seed = first; seed < first + count; seed++) {
     const r = runSimulation(seed, options);
     out.runs++;
-    out.ticks += r.stats.ticks;
+    out.minElapsedTicks = Math.min(out.minElapsedTicks, r.stats.elapsedTicks);
     if (!r.ok) out.failures.push({ seed, message: r.violation.message, reproduce: reproduceCommand(seed, options) });
   }
   return out;

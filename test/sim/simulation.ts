@@ -26,6 +26,9 @@ export interface SimOptions extends SimOverrides {
 }
 
 export interface SimStats {
+  /** Simulated time of the run, in ticks of one node's clock. */
+  elapsedTicks: number;
+  /** Ticks delivered, summed over nodes. */
   ticks: number;
   leaders: number;
   proposalsAcked: number;
@@ -88,6 +91,7 @@ export class Simulation {
   private readonly checkers: Checkers;
   private readonly rng: { faults: RandomSource; workload: RandomSource; disk: RandomSource; raft: RandomSource };
   private readonly stats: SimStats = {
+    elapsedTicks: 0,
     ticks: 0,
     leaders: 0,
     proposalsAcked: 0,
@@ -138,8 +142,10 @@ export class Simulation {
       this.heal();
       this.runLiveness();
       this.finalChecks();
+      this.stats.elapsedTicks = Math.floor(this.queue.now / this.params.tickMs);
       return { ok: true, seed: this.params.seed, params: this.params, stats: this.stats, trace: this.traceLines };
     } catch (e) {
+      this.stats.elapsedTicks = Math.floor(this.queue.now / this.params.tickMs);
       const violation = e instanceof SimViolation ? e : new SimViolation('raft-panic', e instanceof Error ? (e.stack ?? e.message) : String(e));
       return { ok: false, seed: this.params.seed, params: this.params, stats: this.stats, violation, trace: this.traceLines };
     }
@@ -175,6 +181,7 @@ export class Simulation {
       random: (n) => rand.int(n),
       maxSizePerMsg: this.params.maxSizePerMsg,
       maxInflightMsgs: this.params.maxInflightMsgs,
+      maxUncommittedEntriesSize: this.params.maxUncommittedBytes,
       ...(this.options.testingBugs ? { testingBugs: this.options.testingBugs } : {}),
     });
     // Ticks start at a random phase: clocks on different machines are not aligned.
@@ -537,10 +544,28 @@ export class Simulation {
     this.trace('healed: network whole, every member restarted');
   }
 
+  /**
+   * The liveness bound: a fixed allowance for electing a leader and committing, plus the time
+   * flow control needs to replicate the backlog left at healing, one window of appends per
+   * round trip (twice over, for probing). A finite bound that does not fail runs merely for
+   * having been configured to replicate slowly.
+   */
+  private livenessBudgetTicks(): number {
+    const p = this.params;
+    const live = [...this.nodes.values()].filter((n) => !n.removed);
+    const lastIndex = Math.max(...live.map((n) => n.disk.lastIndex()));
+    const lowestApplied = Math.min(...live.map((n) => n.state.applied));
+    const backlog = Math.max(0, lastIndex - lowestApplied);
+    const perAppend = Math.max(1, Math.floor(p.maxSizePerMsg / 32));
+    const perRoundTrip = perAppend * p.maxInflightMsgs;
+    const roundTripTicks = Math.ceil((2 * HEALTHY_NETWORK.maxDelayMs + p.diskMaxDelayMs) / p.tickMs) + 1;
+    return p.livenessTicksMax + 2 * Math.ceil(backlog / perRoundTrip) * roundTripTicks;
+  }
+
   /** Once healed, a leader must emerge and a new proposal must reach every member in time. */
   private runLiveness(): void {
     const start = this.queue.now;
-    const deadline = start + this.params.livenessTicksMax * this.params.tickMs;
+    const deadline = start + this.livenessBudgetTicks() * this.params.tickMs;
     let marker: { id: number; node: number; at: number } | undefined;
     const done = (): boolean => {
       const leader = this.leader();
@@ -574,7 +599,8 @@ export class Simulation {
         .join(' ');
       const leader = this.leader();
       const progress = leader === undefined ? 'no leader' : [...leader.raft!.status().progress].map(([id, p]) => `${id}: ${p}`).join('; ');
-      throw new SimViolation('liveness', `no progress within ${this.params.livenessTicksMax} ticks after healing (${states}) [${progress}]`);
+      const budget = (deadline - start) / this.params.tickMs;
+      throw new SimViolation('liveness', `no progress within ${budget} ticks after healing (${states}) [${progress}]`);
     }
   }
 

@@ -14,7 +14,10 @@ export interface SimParams {
   diskMaxDelayMs: number;
   /** Ticks of the fault phase; the liveness phase follows. */
   chaosTicks: number;
-  /** Ticks the healed cluster has to elect a leader and commit on every member. */
+  /**
+   * Ticks the healed cluster has to elect a leader and commit on every member, before adding
+   * the time flow control needs to move the backlog left at healing (see Simulation).
+   */
   livenessTicksMax: number;
   /** Per 100 ms of the fault phase. */
   crashRate: number;
@@ -34,6 +37,8 @@ export interface SimParams {
   /** Flow control: bytes per append (1 → one entry each) and appends in flight per follower. */
   maxSizePerMsg: number;
   maxInflightMsgs: number;
+  /** Bytes of proposals a leader holds uncommitted before dropping new ones. */
+  maxUncommittedBytes: number;
 }
 
 export interface SimOverrides {
@@ -79,7 +84,7 @@ function swarmParams(seed: number, overrides: SimOverrides): SimParams {
     tickMs: 10,
     network: { dropRate: r.pick(DROP_RATES), duplicateRate: r.pick(DUP_RATES), minDelayMs, maxDelayMs },
     diskMaxDelayMs: r.pick([0, 2, 8]),
-    chaosTicks: overrides.chaosTicks ?? 1000 + r.int(1500),
+    chaosTicks: overrides.chaosTicks ?? 1500 + r.int(1500),
     livenessTicksMax: 600,
     crashRate: r.pick([0, 0.02, 0.05, 0.15]),
     leaderCrashRate: r.pick([0, 0, 0.02, 0.1]),
@@ -94,5 +99,6 @@ function swarmParams(seed: number, overrides: SimOverrides): SimParams {
     maxMembers: 9,
     maxSizePerMsg: r.pick([1, 64, 4096]),
     maxInflightMsgs: r.pick([1, 4, 64]),
+    maxUncommittedBytes: r.pick([256, 4096]),
   };
 }
