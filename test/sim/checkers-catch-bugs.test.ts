@@ -31,8 +31,8 @@ const cases: { bug: string; options: SimOptions; kinds: ViolationKind[]; searchL
 
 describe('the simulator catches known-bad behaviour', () => {
   for (const c of cases) {
-    it(`reports ${c.bug}`, () => {
-      const failed = firstFailure(1, c.searchLimit, c.options);
+    it(`reports ${c.bug}`, async () => {
+      const failed = await firstFailure(1, c.searchLimit, c.options);
       expect(failed, `no violation within ${c.searchLimit} seeds`).toBeDefined();
       expect(c.kinds).toContain(failed!.violation.kind);
       const { testingBugs: _t, simBugs: _s, ...withoutBug } = c.options;

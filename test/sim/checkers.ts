@@ -9,6 +9,7 @@ export type ViolationKind =
   | 'acknowledged-write-lost'
   | 'stale-read'
   | 'liveness'
+  | 'runaway'
   | 'raft-panic';
 
 export class SimViolation extends Error {

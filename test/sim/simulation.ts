@@ -43,6 +43,10 @@ export type SimResult =
   | { ok: true; seed: number; params: SimParams; stats: SimStats; trace: string[] }
   | { ok: false; seed: number; params: SimParams; stats: SimStats; violation: SimViolation; trace: string[] };
 
+/** Far beyond any healthy run (~100k events): a run that gets here is stuck in a loop. */
+const MAX_EVENTS_PER_RUN = 5_000_000;
+const MAX_QUEUED_EVENTS = 1_000_000;
+
 type SimEvent =
   | { kind: 'tick'; node: number; incarnation: number }
   | { kind: 'deliver'; message: raft.Message }
@@ -112,6 +116,7 @@ export class Simulation {
   /** Ids whose removal some member has applied (ids are never reused). */
   private readonly removedIds = new Set<number>();
   private healed = false;
+  private eventsHandled = 0;
 
   constructor(
     seed: number,
@@ -217,6 +222,9 @@ export class Simulation {
     for (;;) {
       const t = this.queue.peekTime();
       if (t === undefined || t > endMs) return false;
+      if (++this.eventsHandled > MAX_EVENTS_PER_RUN || this.queue.size() > MAX_QUEUED_EVENTS) {
+        throw new SimViolation('runaway', `run exceeded its event budget (${this.eventsHandled} handled, ${this.queue.size()} queued) at ${this.queue.now} ms`);
+      }
       this.handle(this.queue.pop()!);
       if (until?.()) return true;
     }

@@ -12,8 +12,8 @@ export function swarmSuitePart(part: number): void {
   const count = SWARM_RUNS_IN_NPM_TEST / SWARM_PARTS;
   const first = (part - 1) * count + 1;
   describe('simulated clusters under random faults', () => {
-    it(`seeds ${first}..${first + count - 1} keep every safety property and recover once healed`, () => {
-      const outcome = runBatch(first, count);
+    it(`seeds ${first}..${first + count - 1} keep every safety property and recover once healed`, async () => {
+      const outcome = await runBatch(first, count);
       expect(describeFailures(outcome)).toBe('');
       expect(outcome.runs).toBe(count);
       // Thousands of ticks in every run.

@@ -795,7 +795,12 @@ export class Raft {
   }
 
   private handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(Math.min(m.commit, this.raftLog.lastIndex()));
+    // The leader sends min(match, commit): a commit beyond our log means we lost entries we
+    // acknowledged. Fail loudly rather than go on with a log that broke its promise.
+    if (m.commit > this.raftLog.lastIndex()) {
+      throw new Error(`tocommit(${m.commit}) is out of range [lastIndex(${this.raftLog.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`);
+    }
+    this.raftLog.commitTo(m.commit);
     this.send(newMessage({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context }));
   }
 

@@ -11,6 +11,8 @@ export class ProgressTracker {
   learners: number[] = [];
   readonly progress = new Map<number, Progress>();
   readonly votes = new Map<number, boolean>();
+  /** Every member (voters and learners), sorted; rebuilt only when the configuration changes. */
+  private members: readonly number[] = [];
 
   constructor(readonly maxInflight: number) {}
 
@@ -27,6 +29,7 @@ export class ProgressTracker {
     this.voters = [...cs.voters].sort((a, b) => a - b);
     this.learners = [...cs.learners].sort((a, b) => a - b);
     const members = new Set([...this.voters, ...this.learners]);
+    this.members = [...members].sort((a, b) => a - b);
     for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
     for (const id of members) {
       const isLearner = this.learners.includes(id);
@@ -70,8 +73,8 @@ export class ProgressTracker {
     return { granted, rejected, result: voteResult(this.voters, this.votes) };
   }
 
-  /** Ids of every member (voters then learners), sorted, for deterministic iteration. */
-  memberIds(): number[] {
-    return [...this.progress.keys()].sort((a, b) => a - b);
+  /** Ids of every member, sorted, for deterministic iteration. */
+  memberIds(): readonly number[] {
+    return this.members;
   }
 }
