@@ -1,3 +1,4 @@
+import { SeededRandom } from '@kvfleet/core';
 import { describe, expect, it } from 'vitest';
 import { RaftNode, type Ready } from '../../src/raft/raft-node.js';
 import { MemoryStorage } from '../../src/raft/memory-storage.js';
@@ -32,16 +33,10 @@ const ALWAYS_EARLY = new Set([
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** mulberry32: a tiny deterministic generator, so elections replay identically. */
+/** Seeded, so a failure replays from its seed. */
 function seededRandom(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const r = new SeededRandom(seed);
+  return (n) => r.int(n);
 }
 
 interface Peer {
