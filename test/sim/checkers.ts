@@ -177,8 +177,8 @@ export class Checkers {
 
   // ---- linearizable reads: a read index covers every write acknowledged before the read began ----
 
-  /** The bound a read that starts now must reach. */
-  readFloor(): number {
+  /** The highest index of an acknowledged proposal: the bound a read that starts now must reach. */
+  maxAcknowledgedIndex(): number {
     return this.maxAckedIndex;
   }
 

@@ -448,7 +448,7 @@ export class Simulation {
       const ctx = new TextEncoder().encode(`read-${id}`);
       try {
         node.raft!.readIndex(ctx);
-        node.reads.set(ctxKey(ctx), { id, floor: this.checkers.readFloor() });
+        node.reads.set(ctxKey(ctx), { id, floor: this.checkers.maxAcknowledgedIndex() });
         this.afterInput(node);
       } catch (e) {
         if (!isRaftError(e, 'ErrProposalDropped')) throw e;
@@ -593,7 +593,7 @@ export class Simulation {
       const markerIndex = this.ackedAt.get(marker.id);
       if (markerIndex === undefined) return false;
       // Proposals from before healing may commit after the marker: wait for them too.
-      const index = Math.max(markerIndex, this.checkers.readFloor());
+      const index = Math.max(markerIndex, this.checkers.maxAcknowledgedIndex());
       const cs = leader.raft!.confState();
       for (const id of [...cs.voters, ...cs.learners]) {
         const n = this.nodes.get(id);
