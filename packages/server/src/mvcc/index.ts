@@ -29,3 +29,25 @@ export {
 } from './tree-index.js';
 export { BTree, compareKeys, type BTreeOptions } from './btree.js';
 export { MvccError, isMvccError, type MvccErrorCode } from './errors.js';
+export { type KeyValue, KV_RECORD_FORMAT, encodeKeyValue, decodeKeyValue } from './kv-record.js';
+export {
+  KEY_BUCKET,
+  META_BUCKET,
+  META_CONSISTENT_INDEX,
+  META_CONSISTENT_TERM,
+  META_FINISHED_COMPACT_REV,
+  META_SCHEDULED_COMPACT_REV,
+} from './store-meta.js';
+export {
+  KvStore,
+  COMPACT_BATCH_LIMIT,
+  type ConsistentIndex,
+  type PutOptions,
+  type ReadOptions,
+  type RangeOptions as KvRangeOptions,
+  type RangeResult as KvRangeResult,
+  type KvEvent,
+  type WriteResult,
+  type KvWriteTxn,
+  type HashKvResult,
+} from './kv-store.js';

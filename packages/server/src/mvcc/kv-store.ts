@@ -1,0 +1,530 @@
+/**
+ * The revisioned key-value store of a Raft member: what etcd's mvcc store is to etcd.
+ *
+ * Data lives in a {@link Backend}: bucket `key` maps each change's encoded revision (with the
+ * tombstone marker for deletes) to its {@link KeyValue} record, bucket `meta` holds the Raft
+ * consistent index/term and the compaction revisions (store-meta.ts). A {@link TreeIndex} in
+ * memory maps (key, revision) to the backend revision to read; it is rebuilt from bucket `key`
+ * by {@link KvStore.open}.
+ *
+ * Writes: each {@link KvStore.write} call is one main revision, its changes numbered by sub
+ * revision, committed together with the consistent index/term in one backend batch. So after
+ * a crash the stored consistent index names exactly the last Raft entry whose effects are on
+ * disk: the apply loop skips entries at or below it and re-applies the rest.
+ *
+ * Concurrency: writes and compactions are queued and run one at a time. The index and the
+ * in-memory revisions change only after a batch has committed, and reads are synchronous, so
+ * a read never sees a change that is not durable, nor half of a write call.
+ */
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import type { Backend, ReadView } from '../backend/backend.js';
+import { MvccError } from './errors.js';
+import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
+import { compareKeys } from './btree.js';
+import { type Revision, decodeRevision, encodeRevision } from './revision.js';
+import {
+  KEY_BUCKET,
+  META_BUCKET,
+  META_CONSISTENT_INDEX,
+  META_CONSISTENT_TERM,
+  META_FINISHED_COMPACT_REV,
+  META_SCHEDULED_COMPACT_REV,
+  decodeU64,
+  encodeU64,
+} from './store-meta.js';
+import { TreeIndex } from './tree-index.js';
+
+/** The Raft position of the entry a write applies. */
+export interface ConsistentIndex {
+  readonly consistentIndex: number;
+  readonly consistentTerm: number;
+}
+
+export interface PutOptions {
+  /** Lease id to attach; 0 or absent for none. */
+  readonly lease?: number;
+}
+
+export interface ReadOptions {
+  /** Most kvs to return; 0 or absent for no limit. */
+  readonly limit?: number;
+  /** Return only the count (kvs empty). */
+  readonly countOnly?: boolean;
+  /** Return kvs with empty values. */
+  readonly keysOnly?: boolean;
+}
+
+export interface RangeOptions extends ReadOptions {
+  /** Store revision to read at; 0 or absent for the current one. */
+  readonly revision?: number;
+}
+
+export interface RangeResult {
+  /** Visible kvs in key byte order, at most `limit`. */
+  readonly kvs: KeyValue[];
+  /** Every visible key in the range, regardless of the limit. */
+  readonly count: number;
+  /** True if the limit cut `kvs` short. */
+  readonly more: boolean;
+  /** The store revision the read was served at (the current revision, as in etcd). */
+  readonly revision: number;
+}
+
+/** One change, as a watch layer delivers it. */
+export interface KvEvent {
+  readonly type: 'put' | 'delete';
+  /** The new record; for a delete only `key` and `modRevision` are meaningful. */
+  readonly kv: KeyValue;
+  /** The key's value before the change, if it existed. */
+  readonly prevKv?: KeyValue;
+}
+
+export interface WriteResult<T> {
+  /** The store revision after the write: new if anything changed, else unchanged. */
+  readonly revision: number;
+  /** The changes in sub-revision order. */
+  readonly events: KvEvent[];
+  /** What the callback returned. */
+  readonly result: T;
+}
+
+/** The operations available inside {@link KvStore.write}; valid only while the callback runs. */
+export interface KvWriteTxn {
+  /** Puts `value` under `key`, keeping createRevision and bumping version if the key is live. */
+  put(key: Uint8Array, value: Uint8Array, options?: PutOptions): void;
+  /** Deletes the live keys in `[key, end)` (TreeIndex's `end` conventions); returns how many. */
+  deleteRange(key: Uint8Array, end?: Uint8Array): number;
+  /** Reads the store as this write has changed it so far. */
+  range(key: Uint8Array, end?: Uint8Array, options?: ReadOptions): RangeResult;
+}
+
+export interface HashKvResult {
+  /** CRC-32 of the records in (compactRevision, revision] plus compactRevision. */
+  readonly hash: number;
+  readonly compactRevision: number;
+  readonly revision: number;
+}
+
+/** Records deleted per backend batch during compaction: bounds batch size and pause length. */
+export const COMPACT_BATCH_LIMIT = 1000;
+/** Records read per range call when scanning bucket `key`. */
+const SCAN_PAGE = 1000;
+const EMPTY = new Uint8Array(0);
+
+interface Change {
+  readonly sub: number;
+  readonly key: Uint8Array;
+  readonly kv: KeyValue;
+  readonly tombstone: boolean;
+  readonly prevKv: KeyValue | undefined;
+}
+
+export class KvStore {
+  private readonly index = new TreeIndex();
+  private current = 0;
+  private compacted = 0;
+  private consistent: ConsistentIndex = { consistentIndex: 0, consistentTerm: 0 };
+  /** Tail of the queue of writes and compactions. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly backend: Backend) {}
+
+  /**
+   * Opens the store on `backend`: rebuilds the index from bucket `key` in revision order,
+   * recovers revisions and the consistent index, and finishes a compaction a crash cut short.
+   */
+  static async open(backend: Backend): Promise<KvStore> {
+    const store = new KvStore(backend);
+    const view = backend.readTxn();
+    let scheduled: number;
+    let finished: number;
+    try {
+      store.consistent = {
+        consistentIndex: decodeU64(view.get(META_BUCKET, META_CONSISTENT_INDEX), 'consistentIndex'),
+        consistentTerm: decodeU64(view.get(META_BUCKET, META_CONSISTENT_TERM), 'consistentTerm'),
+      };
+      scheduled = decodeU64(view.get(META_BUCKET, META_SCHEDULED_COMPACT_REV), 'scheduledCompactRev');
+      finished = decodeU64(view.get(META_BUCKET, META_FINISHED_COMPACT_REV), 'finishedCompactRev');
+      for (const { rev, tombstone, kv } of scanRecords(view, undefined, undefined)) {
+        if (tombstone) {
+          // A partly finished compaction deletes in revision order and may leave a tombstone
+          // whose puts are gone; it is at or below the compaction revision, so dropping it is
+          // what finishing the compaction (below) would do anyway.
+          if (store.index.keyIndex(kv.key)?.isLive() === true) store.index.tombstone(kv.key, rev);
+        } else {
+          store.index.put(kv.key, rev);
+        }
+        store.current = rev.main;
+      }
+    } finally {
+      view.release();
+    }
+    store.compacted = Math.max(finished, scheduled);
+    // Compaction may have deleted the newest records (a deleted key's tombstone), so the last
+    // record can be below the compaction revision; revisions never go backwards.
+    if (store.current < store.compacted) store.current = store.compacted;
+    if (scheduled > finished) {
+      await store.runCompaction(scheduled);
+    } else if (finished > 0) {
+      store.index.compact(finished);
+    }
+    return store;
+  }
+
+  /** The store revision of the last write that changed something. */
+  get currentRevision(): number {
+    return this.current;
+  }
+
+  /** The revision of the last compaction (scheduled or finished); reads below it fail. */
+  get compactRevision(): number {
+    return this.compacted;
+  }
+
+  /** The Raft index/term of the last applied write. */
+  get consistentIndex(): ConsistentIndex {
+    return this.consistent;
+  }
+
+  /**
+   * Reads `[key, end)` at `options.revision` (default current). Throws `ErrFutureRev` above the
+   * current revision and `ErrCompacted` below the compact revision (reading exactly at it is
+   * allowed, as in etcd: compaction keeps what is visible there).
+   */
+  range(key: Uint8Array, end?: Uint8Array, options: RangeOptions = {}): RangeResult {
+    checkKey(key);
+    const rev = this.resolveRevision(options.revision);
+    const limit = checkLimit(options.limit);
+    if (options.countOnly === true) {
+      return { kvs: [], count: this.index.countRevisions(key, end, rev), more: false, revision: this.current };
+    }
+    const { entries, more } = this.index.range(key, end, rev, { limit });
+    const count = more ? this.index.countRevisions(key, end, rev) : entries.length;
+    const view = this.backend.readTxn();
+    try {
+      const kvs = entries.map((e) => shape(readRecord(view, e.modified), options.keysOnly === true));
+      return { kvs, count, more, revision: this.current };
+    } finally {
+      view.release();
+    }
+  }
+
+  /**
+   * Runs `fn` against a write transaction and commits its changes as one new revision (none if
+   * nothing changed), together with `ci`, in one backend batch. `fn` must be synchronous. If it
+   * throws, or the commit fails, nothing changes and the promise rejects with that error.
+   * `ci.consistentIndex` may not go below the stored one (`ErrMvccInvalidArgument`).
+   */
+  write<T>(ci: ConsistentIndex, fn: (txn: KvWriteTxn) => T): Promise<WriteResult<T>> {
+    return this.enqueue(() => this.runWrite(ci, fn));
+  }
+
+  /**
+   * Compacts at `rev`: afterwards reads below `rev` fail with `ErrCompacted` and the records
+   * no read at or above `rev` can see are deleted from the backend, in batches of
+   * {@link COMPACT_BATCH_LIMIT}. Resolves when the deletion has finished.
+   */
+  compact(rev: number): Promise<void> {
+    return this.enqueue(async () => {
+      checkRevisionNumber(rev);
+      if (rev <= this.compacted) throw new MvccError('ErrCompacted');
+      if (rev > this.current) throw new MvccError('ErrFutureRev');
+      await this.runCompaction(rev);
+    });
+  }
+
+  /**
+   * A CRC-32 over bucket `key`'s records with main revision in (compactRevision, rev], in
+   * revision order, then the compact revision: two members with the same history agree.
+   * `rev` 0 means the current revision.
+   */
+  hashKV(rev = 0): HashKvResult {
+    const at = this.resolveRevision(rev);
+    const compactRevision = this.compacted;
+    const view = this.backend.readTxn();
+    let crc = 0;
+    try {
+      const gte = encodeRevision({ main: compactRevision + 1, sub: 0 });
+      const lt = encodeRevision({ main: at + 1, sub: 0 });
+      for (const { key, value } of scanRaw(view, gte, lt)) {
+        // Lengths before bytes, so no two different record sequences feed the same stream.
+        crc = crc32(encodeU64(key.length), crc);
+        crc = crc32(key, crc);
+        crc = crc32(encodeU64(value.length), crc);
+        crc = crc32(value, crc);
+      }
+    } finally {
+      view.release();
+    }
+    crc = crc32(encodeU64(compactRevision), crc);
+    return { hash: crc, compactRevision, revision: at };
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    // The queue must go on after a failed task; the caller still sees the failure via `run`.
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private resolveRevision(rev: number | undefined): number {
+    if (rev === undefined || rev === 0) return this.current;
+    checkRevisionNumber(rev);
+    if (rev > this.current) throw new MvccError('ErrFutureRev');
+    if (rev < this.compacted) throw new MvccError('ErrCompacted');
+    return rev;
+  }
+
+  private async runWrite<T>(ci: ConsistentIndex, fn: (txn: KvWriteTxn) => T): Promise<WriteResult<T>> {
+    checkConsistentIndex(ci);
+    if (ci.consistentIndex < this.consistent.consistentIndex) {
+      throw new MvccError(
+        'ErrMvccInvalidArgument',
+        `consistent index ${String(ci.consistentIndex)} is below the applied ${String(this.consistent.consistentIndex)}`,
+      );
+    }
+    const view = this.backend.readTxn();
+    const txn = new WriteTxnImpl(this.index, view, this.current);
+    let result: T;
+    try {
+      result = fn(txn);
+    } finally {
+      txn.close();
+      view.release();
+    }
+    if (isThenable(result)) {
+      throw new MvccError('ErrMvccInvalidArgument', 'write callback must be synchronous');
+    }
+    const changes = txn.changes;
+    const rev = changes.length === 0 ? this.current : this.current + 1;
+    await this.backend.batch((b) => {
+      for (const c of changes) {
+        b.put(KEY_BUCKET, encodeRevision({ main: rev, sub: c.sub }, { tombstone: c.tombstone }), encodeKeyValue(c.kv));
+      }
+      b.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(ci.consistentIndex));
+      b.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(ci.consistentTerm));
+    });
+    // Durable: now publish to readers.
+    for (const c of changes) {
+      const r = { main: rev, sub: c.sub };
+      if (c.tombstone) this.index.tombstone(c.key, r);
+      else this.index.put(c.key, r);
+    }
+    this.current = rev;
+    this.consistent = { consistentIndex: ci.consistentIndex, consistentTerm: ci.consistentTerm };
+    const events: KvEvent[] = changes.map((c) => {
+      const type = c.tombstone ? 'delete' : 'put';
+      return c.prevKv === undefined ? { type, kv: c.kv } : { type, kv: c.kv, prevKv: c.prevKv };
+    });
+    return { revision: rev, events, result };
+  }
+
+  /**
+   * The compaction proper, also used by `open` to finish an interrupted one. The scheduled
+   * revision is made durable first, so a crash in the middle is resumed on the next open.
+   */
+  private async runCompaction(rev: number): Promise<void> {
+    await this.backend.batch((b) => b.put(META_BUCKET, META_SCHEDULED_COMPACT_REV, encodeU64(rev)));
+    this.compacted = rev;
+    const keep = this.index.compact(rev);
+    const lt = encodeRevision({ main: rev + 1, sub: 0 });
+    let gte: Uint8Array | undefined;
+    for (;;) {
+      const next: Uint8Array | undefined = await this.backend.batch((b) => {
+        const page = b.range(KEY_BUCKET, { gte, lt, limit: COMPACT_BATCH_LIMIT });
+        for (const { key } of page) {
+          if (!keep.has(decodeRevision(key).revision)) b.delete(KEY_BUCKET, key);
+        }
+        // Continue right after the last key seen: appending 0x00 gives its successor.
+        return page.length < COMPACT_BATCH_LIMIT ? undefined : successor(page[page.length - 1]!.key);
+      });
+      if (next === undefined) break;
+      gte = next;
+    }
+    await this.backend.batch((b) => b.put(META_BUCKET, META_FINISHED_COMPACT_REV, encodeU64(rev)));
+  }
+}
+
+/**
+ * The write transaction: changes are collected, not applied, so a throwing callback leaves
+ * the store untouched. Reads merge the committed state (index + backend view at the base
+ * revision) with an overlay of this transaction's latest change per key.
+ */
+class WriteTxnImpl implements KvWriteTxn {
+  readonly changes: Change[] = [];
+  /** Latest state per key (hex) in this txn: the put record, or null if deleted. */
+  private readonly overlay = new Map<string, { key: Uint8Array; kv: KeyValue | null }>();
+  private open = true;
+
+  constructor(
+    private readonly index: TreeIndex,
+    private readonly view: ReadView,
+    private readonly base: number,
+  ) {}
+
+  close(): void {
+    this.open = false;
+  }
+
+  put(key: Uint8Array, value: Uint8Array, options: PutOptions = {}): void {
+    this.check();
+    checkKey(key);
+    if (!(value instanceof Uint8Array)) throw new MvccError('ErrMvccInvalidArgument', 'value must be a Uint8Array');
+    const lease = options.lease ?? 0;
+    if (!Number.isSafeInteger(lease) || lease < 0) {
+      throw new MvccError('ErrMvccInvalidArgument', `lease ${String(lease)} is not a non-negative safe integer`);
+    }
+    const prev = this.get(key);
+    const rev = this.base + 1;
+    const kv: KeyValue = {
+      key: key.slice(),
+      createRevision: prev === undefined ? rev : prev.createRevision,
+      modRevision: rev,
+      version: prev === undefined ? 1 : prev.version + 1,
+      value: value.slice(),
+      lease,
+    };
+    this.record(kv, false, prev);
+  }
+
+  deleteRange(key: Uint8Array, end?: Uint8Array): number {
+    this.check();
+    checkKey(key);
+    const live = this.live(key, end);
+    for (const prev of live) {
+      const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.base + 1, version: 0, value: EMPTY, lease: 0 };
+      this.record(kv, true, prev);
+    }
+    return live.length;
+  }
+
+  range(key: Uint8Array, end?: Uint8Array, options: ReadOptions = {}): RangeResult {
+    this.check();
+    checkKey(key);
+    const limit = checkLimit(options.limit);
+    const live = this.live(key, end);
+    const revision = this.changes.length === 0 ? this.base : this.base + 1;
+    if (options.countOnly === true) return { kvs: [], count: live.length, more: false, revision };
+    const more = limit > 0 && live.length > limit;
+    const kvs = (more ? live.slice(0, limit) : live).map((kv) => shape(kv, options.keysOnly === true));
+    return { kvs, count: live.length, more, revision };
+  }
+
+  private check(): void {
+    if (!this.open) throw new MvccError('ErrMvccInvalidArgument', 'write transaction used after its callback returned');
+  }
+
+  private record(kv: KeyValue, tombstone: boolean, prevKv: KeyValue | undefined): void {
+    this.changes.push({ sub: this.changes.length, key: kv.key, kv, tombstone, prevKv });
+    this.overlay.set(hexOf(kv.key), { key: kv.key, kv: tombstone ? null : kv });
+  }
+
+  /** The live record of `key` as this txn sees it. */
+  private get(key: Uint8Array): KeyValue | undefined {
+    const o = this.overlay.get(hexOf(key));
+    if (o !== undefined) return o.kv ?? undefined;
+    const r = this.index.get(key, this.base);
+    return r.found ? readRecord(this.view, r.modified) : undefined;
+  }
+
+  /** The live records in `[key, end)` as this txn sees them, in key order. */
+  private live(key: Uint8Array, end: Uint8Array | undefined): KeyValue[] {
+    const out: KeyValue[] = [];
+    for (const e of this.index.range(key, end, this.base).entries) {
+      if (!this.overlay.has(hexOf(e.key))) out.push(readRecord(this.view, e.modified));
+    }
+    for (const { key: k, kv } of this.overlay.values()) {
+      if (kv !== null && inRange(k, key, end)) out.push(kv);
+    }
+    return out.sort((a, b) => compareKeys(a.key, b.key));
+  }
+}
+
+/** Whether `k` is in `[key, end)` under TreeIndex's conventions for `end`. */
+function inRange(k: Uint8Array, key: Uint8Array, end: Uint8Array | undefined): boolean {
+  if (end === undefined || end.length === 0) return compareKeys(k, key) === 0;
+  if (compareKeys(k, key) < 0) return false;
+  if (end.length === 1 && end[0] === 0) return true;
+  return compareKeys(k, end) < 0;
+}
+
+function readRecord(view: ReadView, rev: Revision): KeyValue {
+  const bytes = view.get(KEY_BUCKET, encodeRevision(rev));
+  if (bytes === undefined) {
+    throw new MvccError('ErrMvccCorrupt', `indexed revision ${String(rev.main)}.${String(rev.sub)} missing from the backend`);
+  }
+  return decodeKeyValue(bytes);
+}
+
+/** The records of bucket `key` in [gte, lt), decoded, a page at a time. */
+function* scanRecords(
+  view: ReadView,
+  gte: Uint8Array | undefined,
+  lt: Uint8Array | undefined,
+): Generator<{ rev: Revision; tombstone: boolean; kv: KeyValue }> {
+  for (const { key, value } of scanRaw(view, gte, lt)) {
+    const { revision, tombstone } = decodeRevision(key);
+    yield { rev: revision, tombstone, kv: decodeKeyValue(value) };
+  }
+}
+
+function* scanRaw(view: ReadView, gte: Uint8Array | undefined, lt: Uint8Array | undefined): Generator<{ key: Uint8Array; value: Uint8Array }> {
+  let from = gte;
+  for (;;) {
+    const page = view.range(KEY_BUCKET, { gte: from, lt, limit: SCAN_PAGE });
+    yield* page;
+    if (page.length < SCAN_PAGE) return;
+    from = successor(page[page.length - 1]!.key);
+  }
+}
+
+/** The smallest byte string greater than `key`. */
+function successor(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + 1);
+  out.set(key);
+  return out;
+}
+
+function shape(kv: KeyValue, keysOnly: boolean): KeyValue {
+  return keysOnly ? { ...kv, value: EMPTY } : kv;
+}
+
+function hexOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}
+
+/** CRC-32 continuing from `crc`; empty input skipped (Node 20's zlib.crc32 resets on some empty arrays). */
+function crc32(data: Uint8Array, crc: number): number {
+  return data.length === 0 ? crc : zlibCrc32(data, crc);
+}
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length === 0) {
+    throw new MvccError('ErrMvccInvalidArgument', 'key must be a non-empty Uint8Array');
+  }
+}
+
+function checkLimit(limit: number | undefined): number {
+  const n = limit ?? 0;
+  if (!Number.isSafeInteger(n) || n < 0) throw new MvccError('ErrMvccInvalidArgument', `limit ${String(n)} is not a non-negative integer`);
+  return n;
+}
+
+function checkRevisionNumber(rev: number): void {
+  if (!Number.isSafeInteger(rev) || rev < 0) {
+    throw new MvccError('ErrMvccInvalidArgument', `revision ${String(rev)} is not a non-negative integer`);
+  }
+}
+
+function checkConsistentIndex(ci: ConsistentIndex): void {
+  for (const n of [ci.consistentIndex, ci.consistentTerm]) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new MvccError('ErrMvccInvalidArgument', `consistent index/term ${String(n)} is not a non-negative integer`);
+    }
+  }
+}
+
+function isThenable(v: unknown): boolean {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
