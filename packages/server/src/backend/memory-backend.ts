@@ -124,15 +124,11 @@ function bucketNames(buckets: Buckets): string[] {
   return names.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 }
 
-class MemReadView implements ReadView {
-  private open = true;
-
-  constructor(
-    private readonly data: Buckets,
-    private readonly onRelease: (view: MemReadView) => void,
-  ) {
-    for (const b of data.values()) b.pins++;
-  }
+/** The reads shared by read views and write transactions: both look at one bucket map. */
+abstract class MemReader {
+  protected abstract readonly data: Buckets;
+  /** Throws once the view or transaction is over. */
+  protected abstract check(): void;
 
   get(bucket: string, key: Uint8Array): Uint8Array | undefined {
     this.check();
@@ -145,6 +141,7 @@ class MemReadView implements ReadView {
   range(bucket: string, options?: RangeOptions): KeyValue[] {
     this.check();
     checkBucket(bucket);
+    // Validate before the lookup, so bad options fail even on a bucket that does not exist.
     const o = checkRange(options);
     return this.data.get(bucket)?.range(o) ?? [];
   }
@@ -152,6 +149,18 @@ class MemReadView implements ReadView {
   buckets(): string[] {
     this.check();
     return bucketNames(this.data);
+  }
+}
+
+class MemReadView extends MemReader implements ReadView {
+  private open = true;
+
+  constructor(
+    protected override readonly data: Buckets,
+    private readonly onRelease: (view: MemReadView) => void,
+  ) {
+    super();
+    for (const b of data.values()) b.pins++;
   }
 
   release(): void {
@@ -161,7 +170,7 @@ class MemReadView implements ReadView {
     this.onRelease(this);
   }
 
-  private check(): void {
+  protected override check(): void {
     if (!this.open) throw new BackendError('ErrBackendClosed', 'read view released');
   }
 }
@@ -173,35 +182,17 @@ interface Undo {
   readonly prev: Uint8Array | undefined;
 }
 
-class MemWriteTxn implements WriteTxn {
+class MemWriteTxn extends MemReader implements WriteTxn {
   /** The buckets this batch builds: starts as the committed map; replaced buckets are copies. */
-  readonly data: Buckets;
+  override readonly data: Buckets;
   /** Buckets this batch created or copied, so it may change them freely. */
   private readonly owned = new Set<MemBucket>();
   private readonly undo: Undo[] = [];
   open = true;
 
   constructor(base: Buckets) {
+    super();
     this.data = new Map(base);
-  }
-
-  get(bucket: string, key: Uint8Array): Uint8Array | undefined {
-    this.check();
-    checkBucket(bucket);
-    checkKey(key);
-    const v = this.data.get(bucket)?.get(key);
-    return v === undefined ? undefined : copy(v);
-  }
-
-  range(bucket: string, options?: RangeOptions): KeyValue[] {
-    this.check();
-    checkBucket(bucket);
-    return this.data.get(bucket)?.range(checkRange(options)) ?? [];
-  }
-
-  buckets(): string[] {
-    this.check();
-    return bucketNames(this.data);
   }
 
   put(bucket: string, key: Uint8Array, value: Uint8Array): void {
@@ -244,7 +235,7 @@ class MemWriteTxn implements WriteTxn {
     return mine;
   }
 
-  private check(): void {
+  protected override check(): void {
     if (!this.open) throw new BackendError('ErrBackendClosed', 'write transaction is over');
   }
 }

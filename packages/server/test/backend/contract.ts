@@ -133,6 +133,8 @@ export function backendContract(name: string, make: BackendFactory, other: Backe
       await expectCode(b.batch((txn) => txn.put('x'.repeat(65), bytes(1), bytes(1))), 'ErrBackendInvalidArgument');
       await expectCode(b.batch((txn) => txn.put('a', 'k' as unknown as Uint8Array, bytes(1))), 'ErrBackendInvalidArgument');
       await expectCode(b.batch(async () => undefined), 'ErrBackendInvalidArgument');
+      // Inside a batch too, and on a bucket that does not exist yet.
+      await expectCode(b.batch((txn) => void txn.range('nothing-here', { limit: 0 })), 'ErrBackendInvalidArgument');
       const v = b.readTxn();
       await expectCode(() => v.range('a', { limit: 0 }), 'ErrBackendInvalidArgument');
       await expectCode(() => v.range('a', { limit: 1.5 }), 'ErrBackendInvalidArgument');
