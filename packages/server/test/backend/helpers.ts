@@ -1,7 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
+import { useTempDirs as useSharedTempDirs } from '../temp-dirs.js';
 import type { Backend, KeyValue } from '../../src/backend/backend.js';
 import { BackendError, type BackendErrorCode } from '../../src/backend/errors.js';
 import { LmdbBackend } from '../../src/backend/lmdb-backend.js';
@@ -12,15 +11,7 @@ export type BackendFactory = () => Promise<Backend>;
 
 /** Fresh temporary directories, removed after each test (after the backends in them are closed). */
 export function useTempDirs(): () => Promise<string> {
-  const made: string[] = [];
-  afterEach(async () => {
-    await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvfleet-backend-'));
-    made.push(dir);
-    return dir;
-  };
+  return useSharedTempDirs('backend');
 }
 
 /** Backends opened by a test, closed after it. Register after useTempDirs: vitest runs afterEach hooks in reverse, so backends close before their directories go. */

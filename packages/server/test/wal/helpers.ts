@@ -1,21 +1,12 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { useTempDirs as useSharedTempDirs } from '../temp-dirs.js';
 import { EntryType, type Entry } from '../../src/raft/types.js';
 import { decodeRecord, readFrame, RecordType, type WalRecord } from '../../src/wal/record.js';
 
-/** Returns a factory of fresh temporary directories, all removed after each test. */
+/** Fresh temporary directories for WAL tests, removed after each test. */
 export function useTempDirs(): () => Promise<string> {
-  const made: string[] = [];
-  afterEach(async () => {
-    await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvfleet-wal-'));
-    made.push(dir);
-    return dir;
-  };
+  return useSharedTempDirs('wal');
 }
 
 const encoder = new TextEncoder();
