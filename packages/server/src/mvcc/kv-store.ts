@@ -10,14 +10,15 @@
  * Writes: each {@link KvStore.write} call is one main revision, its changes numbered by sub
  * revision, committed together with the consistent index/term in one backend batch. So after
  * a crash the stored consistent index names exactly the last Raft entry whose effects are on
- * disk: the apply loop skips entries at or below it and re-applies the rest.
+ * disk: the apply loop skips entries at or below it and re-applies the rest. Other modules'
+ * state that an entry changes (leases) rides in the same batch via the txn's aux writes.
  *
  * Concurrency: writes and compactions are queued and run one at a time. The index and the
  * in-memory revisions change only after a batch has committed, and reads are synchronous, so
  * a read never sees a change that is not durable, nor half of a write call.
  */
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import type { Backend, ReadView } from '../backend/backend.js';
+import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
 import { MvccError } from './errors.js';
 import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
 import { compareKeys } from './btree.js';
@@ -96,6 +97,19 @@ export interface KvWriteTxn {
   deleteRange(key: Uint8Array, end?: Uint8Array): number;
   /** Reads the store as this write has changed it so far. */
   range(key: Uint8Array, end?: Uint8Array, options?: ReadOptions): RangeResult;
+  /**
+   * Stores `value` under `key` in another module's `bucket` (not `key` or `meta`), in the same
+   * batch as this write's KV changes and consistent index. Does not make a new revision.
+   */
+  putAux(bucket: string, key: Uint8Array, value: Uint8Array): void;
+  /** Removes `key` from `bucket` in the same batch, like {@link putAux}. */
+  deleteAux(bucket: string, key: Uint8Array): void;
+  /**
+   * Runs `fn` once the batch has committed and the store has published it, before `write`
+   * resolves; never if the write fails. Lets in-memory state beside the store (the lessor)
+   * change only with what is durable. Hooks run in registration order and must not throw.
+   */
+  onCommit(fn: () => void): void;
 }
 
 export interface HashKvResult {
@@ -105,11 +119,34 @@ export interface HashKvResult {
   readonly revision: number;
 }
 
+export interface HistoryOptions {
+  /** Most events to return (whole revisions only, see {@link KvStore.history}); 0 or absent for no limit. */
+  readonly limit?: number;
+  /** Attach each event's previous value of its key (see {@link KvStore.previousKeyValue}). */
+  readonly prevKv?: boolean;
+}
+
+export interface HistoryResult {
+  /** The changes in revision order (main, then sub). */
+  readonly events: KvEvent[];
+  /**
+   * The last main revision the result covers: every change up to it from `fromRev` is in
+   * `events`. Below `toRev` only when the limit cut the read short; continue from it + 1.
+   */
+  readonly lastRevision: number;
+}
+
 /** Records deleted per backend batch during compaction: bounds batch size and pause length. */
 export const COMPACT_BATCH_LIMIT = 1000;
 /** Records read per range call when scanning bucket `key`. */
 const SCAN_PAGE = 1000;
 const EMPTY = new Uint8Array(0);
+
+interface AuxWrite {
+  readonly bucket: string;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
 
 interface Change {
   readonly sub: number;
@@ -260,6 +297,77 @@ export class KvStore {
     return { hash: crc, compactRevision, revision: at };
   }
 
+  /**
+   * The changes with main revision in [fromRev, toRev] in revision order, read from bucket
+   * `key`: how a watch catches up. With a limit, stops before a revision that would take the
+   * result past `limit` events, so each revision's changes come all or none (a watcher sees a
+   * transaction whole); a first revision larger than the limit comes whole anyway, so a caller
+   * always makes progress.
+   *
+   * Throws `ErrCompacted` if `fromRev <= compactRevision`. etcd still serves a watch from
+   * exactly its compact revision because etcd's compaction keeps a tombstone at that revision;
+   * ours drops it (key-index.ts rule 1), so history from there could silently miss deletes.
+   * Throws `ErrFutureRev` if `toRev` is above the current revision.
+   */
+  history(fromRev: number, toRev: number, options: HistoryOptions = {}): HistoryResult {
+    checkRevisionNumber(fromRev);
+    checkRevisionNumber(toRev);
+    const limit = checkLimit(options.limit);
+    if (fromRev < 1) throw new MvccError('ErrMvccInvalidArgument', 'history starts at revision 1 or later');
+    if (toRev > this.current) throw new MvccError('ErrFutureRev');
+    if (fromRev <= this.compacted) throw new MvccError('ErrCompacted');
+    const events: KvEvent[] = [];
+    if (fromRev > toRev) return { events, lastRevision: toRev };
+    const view = this.backend.readTxn();
+    try {
+      const gte = encodeRevision({ main: fromRev, sub: 0 });
+      const lt = encodeRevision({ main: toRev + 1, sub: 0 });
+      // The revision being read is collected apart until it is known to fit the limit.
+      let group: KvEvent[] = [];
+      let groupRev = 0;
+      for (const { rev, tombstone, kv } of scanRecords(view, gte, lt)) {
+        if (rev.main !== groupRev) {
+          for (const e of group) events.push(e);
+          group = [];
+          if (limit > 0 && events.length >= limit) return { events, lastRevision: rev.main - 1 };
+          groupRev = rev.main;
+        }
+        if (limit > 0 && events.length > 0 && events.length + group.length + 1 > limit) {
+          return { events, lastRevision: groupRev - 1 };
+        }
+        const type = tombstone ? 'delete' : 'put';
+        const prevKv = options.prevKv === true ? this.prevKvAt(view, type, kv) : undefined;
+        group.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
+      }
+      for (const e of group) events.push(e);
+      return { events, lastRevision: toRev };
+    } finally {
+      view.release();
+    }
+  }
+
+  /**
+   * The value `event.kv.key` had just before the event: the key read at its revision - 1.
+   * Undefined if the key did not exist then, if that revision is compacted, or if the event
+   * created the key (etcd skips the read for create events too).
+   */
+  prevKvOf(event: KvEvent): KeyValue | undefined {
+    const view = this.backend.readTxn();
+    try {
+      return this.prevKvAt(view, event.type, event.kv);
+    } finally {
+      view.release();
+    }
+  }
+
+  private prevKvAt(view: ReadView, type: KvEvent['type'], kv: KeyValue): KeyValue | undefined {
+    if (type === 'put' && kv.createRevision === kv.modRevision) return undefined;
+    const at = kv.modRevision - 1;
+    if (at < 1 || at < this.compacted) return undefined;
+    const r = this.index.get(kv.key, at);
+    return r.found ? readRecord(view, r.modified) : undefined;
+  }
+
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
     // The queue must go on after a failed task; the caller still sees the failure via `run`.
@@ -301,6 +409,10 @@ export class KvStore {
       for (const c of changes) {
         b.put(KEY_BUCKET, encodeRevision({ main: rev, sub: c.sub }, { tombstone: c.tombstone }), encodeKeyValue(c.kv));
       }
+      for (const a of txn.aux) {
+        if (a.value === undefined) b.delete(a.bucket, a.key);
+        else b.put(a.bucket, a.key, a.value);
+      }
       b.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(ci.consistentIndex));
       b.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(ci.consistentTerm));
     });
@@ -316,6 +428,7 @@ export class KvStore {
       const type = c.tombstone ? 'delete' : 'put';
       return c.prevKv === undefined ? { type, kv: c.kv } : { type, kv: c.kv, prevKv: c.prevKv };
     });
+    runHooks(txn.hooks);
     return { revision: rev, events, result };
   }
 
@@ -352,6 +465,9 @@ export class KvStore {
  */
 class WriteTxnImpl implements KvWriteTxn {
   readonly changes: Change[] = [];
+  /** Other buckets' writes in call order; `value` undefined is a delete. */
+  readonly aux: AuxWrite[] = [];
+  readonly hooks: (() => void)[] = [];
   /** Latest state per key (hex) in this txn: the put record, or null if deleted. */
   private readonly overlay = new Map<string, { key: Uint8Array; kv: KeyValue | null }>();
   private open = true;
@@ -398,6 +514,26 @@ class WriteTxnImpl implements KvWriteTxn {
     return live.length;
   }
 
+  putAux(bucket: string, key: Uint8Array, value: Uint8Array): void {
+    this.check();
+    checkAux(bucket, key);
+    if (!(value instanceof Uint8Array)) throw new MvccError('ErrMvccInvalidArgument', 'aux value must be a Uint8Array');
+    // Copies: the caller may reuse its arrays before the batch runs.
+    this.aux.push({ bucket, key: key.slice(), value: value.slice() });
+  }
+
+  deleteAux(bucket: string, key: Uint8Array): void {
+    this.check();
+    checkAux(bucket, key);
+    this.aux.push({ bucket, key: key.slice(), value: undefined });
+  }
+
+  onCommit(fn: () => void): void {
+    this.check();
+    if (typeof fn !== 'function') throw new MvccError('ErrMvccInvalidArgument', 'commit hook must be a function');
+    this.hooks.push(fn);
+  }
+
   range(key: Uint8Array, end?: Uint8Array, options: ReadOptions = {}): RangeResult {
     this.check();
     checkKey(key);
@@ -438,6 +574,39 @@ class WriteTxnImpl implements KvWriteTxn {
     }
     return out.sort((a, b) => compareKeys(a.key, b.key));
   }
+}
+
+/**
+ * Validates an aux write up front, so a bad one fails the callback (writing nothing) rather than
+ * the batch. The store's own buckets are refused: their contents must stay consistent with the
+ * index and revisions.
+ */
+function checkAux(bucket: string, key: Uint8Array): void {
+  if (bucket === KEY_BUCKET || bucket === META_BUCKET) {
+    throw new MvccError('ErrMvccInvalidArgument', `bucket ${bucket} belongs to the KV store`);
+  }
+  try {
+    checkBackendBucket(bucket);
+    checkBackendKey(key);
+  } catch (e) {
+    throw new MvccError('ErrMvccInvalidArgument', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+}
+
+/**
+ * Runs commit hooks after the write is published. Every hook runs even if one throws; the first
+ * error is rethrown, though the write itself has committed (a throwing hook is a bug).
+ */
+function runHooks(hooks: readonly (() => void)[]): void {
+  let first: { error: unknown } | undefined;
+  for (const h of hooks) {
+    try {
+      h();
+    } catch (e) {
+      first ??= { error: e };
+    }
+  }
+  if (first !== undefined) throw first.error;
 }
 
 /** Whether `k` is in `[key, end)` under TreeIndex's conventions for `end`. */

@@ -1,0 +1,2 @@
+export { Snapshotter } from './snapshotter.js';
+export { SnapFileError, decodeSnapFile, encodeSnapFile } from './snap-file.js';

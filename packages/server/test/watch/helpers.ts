@@ -1,0 +1,39 @@
+import { MemoryBackend } from '../../src/backend/memory-backend.js';
+import { KvStore, type KvWriteTxn } from '../../src/mvcc/kv-store.js';
+import { WatchHub } from '../../src/watch/watch-hub.js';
+import type { WatchResponse, WatchStreamOptions } from '../../src/watch/watch-messages.js';
+import type { WatchStream } from '../../src/watch/watch-stream.js';
+
+export { k, str } from '../mvcc/helpers.js';
+
+/** A store on the memory backend with a hub, and a writer that notifies like the server. */
+export async function setup(): Promise<{
+  store: KvStore;
+  hub: WatchHub;
+  write: (fn: (t: KvWriteTxn) => void) => Promise<number>;
+}> {
+  const store = await KvStore.open(MemoryBackend.open());
+  const hub = new WatchHub(store);
+  const write = async (fn: (t: KvWriteTxn) => void): Promise<number> => {
+    const w = await store.write({ consistentIndex: store.consistentIndex.consistentIndex + 1, consistentTerm: 1 }, fn);
+    if (w.events.length > 0) hub.notify(w.revision, w.events);
+    return w.revision;
+  };
+  return { store, hub, write };
+}
+
+/** A recording client: `accept` decides what the sink returns (false = buffer full). */
+export interface Client {
+  readonly stream: WatchStream;
+  readonly got: WatchResponse[];
+  accept: boolean;
+}
+
+export function client(hub: WatchHub, options: WatchStreamOptions = {}): Client {
+  const c = { got: [] as WatchResponse[], accept: true } as { stream: WatchStream; got: WatchResponse[]; accept: boolean };
+  c.stream = hub.openStream((r) => {
+    c.got.push(r);
+    return c.accept;
+  }, options);
+  return c;
+}
