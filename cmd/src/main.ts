@@ -1,22 +1,25 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { serverCommand } from './server-command.js';
 
 const USAGE = `kvfleet — an etcd-compatible hybrid cluster (Raft members + read-optimized proxies)
 
 Usage: kvfleet <command> [options]
 
 Commands:
+  server          Run a Raft member (etcd's flags; kvfleet server --help)
   help            Show this help
 
 Options:
   -h, --help      Show this help
   -v, --version   Print the version
 
-Member, proxy, local-cluster and tooling commands arrive with their issues; see README.md.
+Proxy, local-cluster and tooling commands arrive with their issues; see README.md.
 `;
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'server') return serverCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -7,3 +7,5 @@ export * as watch from './watch/index.js';
 export * as transport from './transport/index.js';
 export * as snap from './snap/index.js';
 export * as member from './member/index.js';
+export * as etcdserver from './etcdserver/index.js';
+export * as api from './api/index.js';

@@ -1,0 +1,54 @@
+/** `kvfleet server`: runs one Raft member until SIGTERM or SIGINT, then stops it cleanly. */
+import { etcdserver, member } from '@kvfleet/server';
+import { FlagError, parseServerFlags, SERVER_USAGE } from './server-flags.js';
+
+export async function serverCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(SERVER_USAGE);
+    return 0;
+  }
+  let config: etcdserver.MemberConfig;
+  try {
+    const flags = parseServerFlags(argv);
+    if (!etcdserver.isLogLevel(flags.logLevel)) throw new FlagError(`--log-level: "${flags.logLevel}" is not debug, info, warn or error`);
+    config = {
+      name: flags.name,
+      dataDir: flags.dataDir,
+      listenClientUrls: member.parseUrlList(flags.listenClientUrls, '--listen-client-urls'),
+      advertiseClientUrls: member.parseUrlList(flags.advertiseClientUrls, '--advertise-client-urls'),
+      listenPeerUrls: member.parseUrlList(flags.listenPeerUrls, '--listen-peer-urls'),
+      initialAdvertisePeerUrls: member.parseUrlList(flags.initialAdvertisePeerUrls, '--initial-advertise-peer-urls'),
+      initialCluster: flags.initialCluster,
+      initialClusterState: flags.initialClusterState,
+      initialClusterToken: flags.initialClusterToken,
+      backend: flags.backend,
+      snapshotCount: flags.snapshotCount,
+      heartbeatIntervalMs: flags.heartbeatIntervalMs,
+      electionTimeoutMs: flags.electionTimeoutMs,
+      maxRequestBytes: flags.maxRequestBytes,
+      maxTxnOps: flags.maxTxnOps,
+      quotaBackendBytes: flags.quotaBackendBytes,
+      logger: etcdserver.createLogger(flags.logLevel, { name: flags.name }),
+    };
+  } catch (e) {
+    if (e instanceof FlagError || e instanceof member.ClusterConfigError) {
+      process.stderr.write(`kvfleet server: ${e.message}\n\n${SERVER_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const running = await etcdserver.startMember(config);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      config.logger.info('received signal, shutting down', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await running.stop();
+  config.logger.info('stopped');
+  return 0;
+}

@@ -1,0 +1,63 @@
+/** etcd's KV service: reads served locally (after a ReadIndex barrier unless serializable), writes through Raft. */
+import type { proto } from '@kvfleet/core';
+import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange, normalizeTxn } from '../apply/normalize.js';
+import { executeRange } from '../apply/range.js';
+import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
+import type { DeleteRangeResult, PutResult, RequestOp, TxnRequest, TxnResult } from '../apply/requests.js';
+import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './check-requests.js';
+import { unary } from './grpc-errors.js';
+import { txnToWire } from './wire.js';
+
+export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
+  return {
+    Range: unary(async (wire) => {
+      const req = normalizeRange(wire);
+      checkRangeRequest(req);
+      if (!req.serializable) await server.linearizableBarrier();
+      const kv = server.kv;
+      const r = executeRange(kv, req);
+      return { header: server.header(kv.currentRevision), kvs: r.kvs, more: r.more, count: r.count };
+    }),
+
+    Put: unary(async (wire) => {
+      const req = normalizePut(wire);
+      checkPutRequest(req);
+      const out = await server.propose({ put: req });
+      const body = out.body as PutResult;
+      return body.prevKv === undefined ? { header: server.header(out.revision) } : { header: server.header(out.revision), prevKv: body.prevKv };
+    }),
+
+    DeleteRange: unary(async (wire) => {
+      const req = normalizeDeleteRange(wire);
+      checkDeleteRequest(req);
+      const out = await server.propose({ deleteRange: req });
+      const body = out.body as DeleteRangeResult;
+      return { header: server.header(out.revision), deleted: body.deleted, prevKvs: body.prevKvs };
+    }),
+
+    Txn: unary(async (wire) => {
+      const req = normalizeTxn(wire);
+      checkTxnRequest(req, server.config.maxTxnOps);
+      if (isReadOnlyTxn(req)) {
+        if (!isSerializableTxn(req)) await server.linearizableBarrier();
+        const kv = server.kv;
+        return txnToWire(server.header(kv.currentRevision), evaluateReadOnlyTxn(kv, req));
+      }
+      const out = await server.propose({ txn: req });
+      return txnToWire(server.header(out.revision), out.body as TxnResult);
+    }),
+
+    Compact: unary(async (wire) => {
+      const out = await server.propose({ compaction: normalizeCompaction(wire) });
+      return { header: server.header(out.revision) };
+    }),
+  };
+}
+
+/** etcd serves a read-only txn without a barrier only if every range in it is serializable. */
+function isSerializableTxn(req: TxnRequest): boolean {
+  const ok = (op: RequestOp): boolean =>
+    'requestRange' in op ? op.requestRange.serializable : 'requestTxn' in op ? isSerializableTxn(op.requestTxn) : false;
+  return req.success.every(ok) && req.failure.every(ok);
+}

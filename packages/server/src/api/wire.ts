@@ -1,0 +1,37 @@
+/** Turning apply-layer results into etcd's response messages. */
+import type { proto } from '@kvfleet/core';
+import type { KeyValue } from '../mvcc/kv-record.js';
+import type { KvEvent } from '../mvcc/kv-store.js';
+import type { ResponseOp, TxnResult } from '../apply/requests.js';
+import type { ResponseHeaderFields } from '../etcdserver/etcd-server.js';
+
+export function kvToWire(kv: KeyValue): proto.KeyValue {
+  return kv;
+}
+
+export function eventToWire(e: KvEvent): proto.Event {
+  const kv: proto.KeyValue = e.type === 'put' ? e.kv : { key: e.kv.key, modRevision: e.kv.modRevision };
+  const out: proto.Event = { type: e.type === 'put' ? 0 : 1, kv };
+  if (e.prevKv !== undefined) out.prevKv = e.prevKv;
+  return out;
+}
+
+export function txnToWire(header: ResponseHeaderFields, r: TxnResult): proto.TxnResponse {
+  return { header, succeeded: r.succeeded, responses: r.responses.map((op) => responseOpToWire(header, op)) };
+}
+
+function responseOpToWire(header: ResponseHeaderFields, op: ResponseOp): proto.ResponseOp {
+  if ('responseRange' in op) {
+    const r = op.responseRange;
+    return { responseRange: { header, kvs: r.kvs, more: r.more, count: r.count } };
+  }
+  if ('responsePut' in op) {
+    const p = op.responsePut;
+    return { responsePut: p.prevKv === undefined ? { header } : { header, prevKv: p.prevKv } };
+  }
+  if ('responseDeleteRange' in op) {
+    const d = op.responseDeleteRange;
+    return { responseDeleteRange: { header, deleted: d.deleted, prevKvs: d.prevKvs } };
+  }
+  return { responseTxn: txnToWire(header, op.responseTxn) };
+}

@@ -1,0 +1,133 @@
+/**
+ * The KV and lease requests as the apply layer sees them: etcd's messages (same names, camelCase
+ * fields) with every int64 already checked and turned into a JavaScript number and every absent
+ * field given its protobuf default. The gRPC layer and the Raft entry decoder both produce these.
+ */
+import type { KeyValue } from '../mvcc/kv-record.js';
+
+export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
+export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
+export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
+export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
+
+export interface RangeRequest {
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array;
+  readonly limit: number;
+  readonly revision: number;
+  readonly sortOrder: number;
+  readonly sortTarget: number;
+  readonly serializable: boolean;
+  readonly keysOnly: boolean;
+  readonly countOnly: boolean;
+  readonly minModRevision: number;
+  readonly maxModRevision: number;
+  readonly minCreateRevision: number;
+  readonly maxCreateRevision: number;
+}
+
+export interface PutRequest {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly lease: number;
+  readonly prevKv: boolean;
+  readonly ignoreValue: boolean;
+  readonly ignoreLease: boolean;
+}
+
+export interface DeleteRangeRequest {
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array;
+  readonly prevKv: boolean;
+}
+
+export interface Compare {
+  readonly result: number;
+  readonly target: number;
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array;
+  /** The operand for `target`; only the one matching the target is meaningful. */
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly value: Uint8Array;
+  readonly lease: number;
+}
+
+export type RequestOp =
+  | { readonly requestRange: RangeRequest }
+  | { readonly requestPut: PutRequest }
+  | { readonly requestDeleteRange: DeleteRangeRequest }
+  | { readonly requestTxn: TxnRequest };
+
+export interface TxnRequest {
+  readonly compare: readonly Compare[];
+  readonly success: readonly RequestOp[];
+  readonly failure: readonly RequestOp[];
+}
+
+export interface CompactionRequest {
+  readonly revision: number;
+  readonly physical: boolean;
+}
+
+export interface LeaseGrantRequest {
+  readonly TTL: number;
+  readonly ID: number;
+}
+
+export interface LeaseRevokeRequest {
+  readonly ID: number;
+}
+
+export interface LeaseCheckpoint {
+  readonly ID: number;
+  readonly remainingTTL: number;
+}
+
+export interface LeaseCheckpointRequest {
+  readonly checkpoints: readonly LeaseCheckpoint[];
+}
+
+/** One proposal: exactly one request, and the id the proposer waits on. */
+export type InternalRequest = { readonly id: number } & (
+  | { readonly put: PutRequest }
+  | { readonly deleteRange: DeleteRangeRequest }
+  | { readonly txn: TxnRequest }
+  | { readonly compaction: CompactionRequest }
+  | { readonly leaseGrant: LeaseGrantRequest }
+  | { readonly leaseRevoke: LeaseRevokeRequest }
+  | { readonly leaseCheckpoint: LeaseCheckpointRequest }
+);
+
+/** Response bodies; the gRPC layer adds the header. */
+export interface RangeResult {
+  readonly kvs: KeyValue[];
+  readonly more: boolean;
+  readonly count: number;
+}
+
+export interface PutResult {
+  readonly prevKv?: KeyValue;
+}
+
+export interface DeleteRangeResult {
+  readonly deleted: number;
+  readonly prevKvs: KeyValue[];
+}
+
+export type ResponseOp =
+  | { readonly responseRange: RangeResult }
+  | { readonly responsePut: PutResult }
+  | { readonly responseDeleteRange: DeleteRangeResult }
+  | { readonly responseTxn: TxnResult };
+
+export interface TxnResult {
+  readonly succeeded: boolean;
+  readonly responses: ResponseOp[];
+}
+
+export interface LeaseGrantResult {
+  readonly ID: number;
+  readonly TTL: number;
+}

@@ -1,0 +1,449 @@
+/**
+ * A Raft member: bootstraps or restarts from the data dir, runs Raft over the peer transport,
+ * applies committed entries, and offers what the gRPC services need — proposals that resolve
+ * with their applied result, linearizable read barriers, lease renewal on the leader, headers.
+ *
+ * Time lives here, not below: ticks, lease expiry scans and watch catch-up are timers of this
+ * class, which drives the pure Raft core, lessor and watch hub.
+ */
+import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
+import type { Backend } from '../backend/backend.js';
+import { KvStore } from '../mvcc/kv-store.js';
+import { Lessor, type LessorOptions } from '../lease/lessor.js';
+import { minLeaseTtlSeconds } from '../lease/limits.js';
+import { WatchHub } from '../watch/watch-hub.js';
+import { RaftNode } from '../raft/raft-node.js';
+import { RaftError } from '../raft/errors.js';
+import { StateType, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import type { MemberInfo } from '../member/cluster-config.js';
+import { readMembers } from '../member/member-store.js';
+import { encodeInternalRequest } from '../apply/internal-codec.js';
+import type { InternalRequest } from '../apply/requests.js';
+import { Applier, type AppliedState, type ApplyOutcome } from './applier.js';
+import { bootstrapMember, isDurableBackend, type BootstrappedMember } from './member-bootstrap.js';
+import type { MemberConfig } from './member-config.js';
+import type { MemberStorage } from './member-storage.js';
+import { PendingRequests } from './pending-requests.js';
+import { RaftDriver } from './raft-driver.js';
+import { ReadBarrier } from './read-barrier.js';
+
+/** A request body to propose; the server adds the id. */
+export type ProposalBody = InternalRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export interface ResponseHeaderFields {
+  readonly clusterId: number;
+  readonly memberId: number;
+  readonly revision: number;
+  readonly raftTerm: number;
+}
+
+/** Leases revoked or checkpointed per scan of the leader's lease loop. */
+const LEASE_SCAN_LIMIT = 500;
+const LEASE_SCAN_INTERVAL_MS = 500;
+const WATCH_SYNC_INTERVAL_MS = 100;
+/** etcd's default progress notification interval for watchers that ask for it. */
+const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+
+export class EtcdServer {
+  readonly memberId: number;
+  readonly clusterId: number;
+  readonly state: AppliedState;
+  private readonly driver: RaftDriver;
+  private readonly transport: PeerTransport;
+  private readonly pending = new PendingRequests<ApplyOutcome>(randomInt(0, 2 ** 21));
+  private readonly readBarrier: ReadBarrier;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly leaderWaiters = new Set<() => void>();
+  private readonly stateListeners = new Set<() => void>();
+  private lastSnapshotIndex: number;
+  private stopping = false;
+  private fatal: unknown;
+  private members: MemberInfo[];
+
+  private constructor(
+    readonly config: MemberConfig,
+    private readonly backend: Backend,
+    private readonly storage: MemberStorage,
+    boot: BootstrappedMember,
+  ) {
+    const log = config.logger;
+    this.memberId = boot.identity.memberId;
+    this.clusterId = boot.identity.clusterId;
+    this.members = boot.members;
+    this.lastSnapshotIndex = boot.snapshot?.metadata.index ?? 0;
+    this.state = {
+      kv: boot.kv,
+      lessor: recoverLessor(backend, boot.kv, this.lessorOptions()),
+      hub: new WatchHub(boot.kv),
+    };
+    const node = new RaftNode({
+      id: this.memberId,
+      storage: storage.raftStorage,
+      electionTick: this.electionTicks,
+      heartbeatTick: 1,
+      checkQuorum: true,
+      preVote: true,
+      random: (n) => randomInt(0, Math.max(1, n)),
+    });
+    this.transport = new PeerTransport({
+      localId: this.memberId,
+      clusterId: this.clusterId,
+      onMessage: (m) => this.onPeerMessage(m),
+      snapshotSource: () => Promise.resolve(this.backend.snapshot()),
+      snapshotSink: (m, data) => {
+        const meta = m.snapshot!.metadata;
+        return this.storage.snapshotter.saveDb(meta.index, meta.term, data);
+      },
+      onUnreachable: (id) => this.driver.withNode((n) => n.reportUnreachable(id)),
+      onSnapshotStatus: (id, ok) => this.driver.withNode((n) => n.reportSnapshot(id, ok)),
+      logger: {
+        debug: (m) => log.debug(m, { component: 'transport' }),
+        info: (m) => log.info(m, { component: 'transport' }),
+        warn: (m) => log.warn(m, { component: 'transport' }),
+        error: (m) => log.error(m, { component: 'transport' }),
+      },
+    });
+    const applier = new Applier({
+      state: this.state,
+      pending: this.pending,
+      loadSnapshot: (s) => this.loadSnapshot(s),
+      afterApply: (index) => this.maybeSnapshot(index),
+      onEmptyEntry: (e) => this.onEmptyEntry(e),
+    });
+    this.driver = new RaftDriver(
+      node,
+      storage,
+      { send: (ms) => this.transport.send(ms) },
+      applier,
+      {
+        onSoftState: (s) => this.onSoftState(s),
+        onReadStates: (states) => states.forEach((rs) => this.readBarrier.onReadState(rs.index, rs.requestCtx)),
+        onFatal: (e) => this.onFatal(e),
+      },
+      boot.kv.consistentIndex.consistentIndex,
+    );
+    this.readBarrier = new ReadBarrier(
+      {
+        requestReadIndex: (ctx) => this.driver.withNode((n) => n.readIndex(ctx)),
+        waitApplied: (index) => this.driver.waitApplied(index),
+        timeoutError: () => new EtcdError(ETCD_ERRORS.ErrGRPCTimeout),
+        setTimer: (fn, ms) => {
+          const t = setTimeout(fn, ms);
+          return { cancel: () => clearTimeout(t) };
+        },
+      },
+      this.requestTimeoutMs,
+    );
+  }
+
+  /** Starts the member: storage, Raft, and the peer listener. Client listeners are the caller's. */
+  static async start(config: MemberConfig, extraPeerServices: PeerServiceRegistrar = () => {}): Promise<EtcdServer> {
+    const boot = await bootstrapMember(config);
+    const server = new EtcdServer(config, boot.backend, boot.storage, boot);
+    extraPeerServices(server.transport, server);
+    await server.transport.listen(config.listenPeerUrls[0]!);
+    for (const m of server.members) {
+      if (m.id !== server.memberId) server.transport.addPeer(m.id, m.peerUrls);
+    }
+    server.startTimers();
+    config.logger.info(boot.restarted ? 'member restarted' : 'member started', {
+      name: config.name,
+      memberId: server.memberId.toString(16),
+      clusterId: server.clusterId.toString(16),
+      appliedIndex: server.driver.appliedIndex,
+      revision: boot.kv.currentRevision,
+    });
+    server.driver.kick();
+    return server;
+  }
+
+  // ---- what the API layer uses -------------------------------------------------------
+
+  get kv(): KvStore {
+    return this.state.kv;
+  }
+
+  get hub(): WatchHub {
+    return this.state.hub;
+  }
+
+  get lessor(): Lessor {
+    return this.state.lessor;
+  }
+
+  get leaderId(): number {
+    return this.driver.node.lead;
+  }
+
+  get isLeader(): boolean {
+    return this.driver.node.state === StateType.Leader;
+  }
+
+  get raftTerm(): number {
+    return this.driver.node.term;
+  }
+
+  get appliedIndex(): number {
+    return this.driver.appliedIndex;
+  }
+
+  get raftIndex(): number {
+    return this.driver.node.logView().lastIndex();
+  }
+
+  get backendSizes(): { size: number; inUse: number } {
+    return { size: this.backend.sizeBytes(), inUse: this.backend.sizeInUseBytes() };
+  }
+
+  memberList(): MemberInfo[] {
+    return this.members;
+  }
+
+  header(revision = this.state.kv.currentRevision): ResponseHeaderFields {
+    return { clusterId: this.clusterId, memberId: this.memberId, revision, raftTerm: this.driver.node.term };
+  }
+
+  /** Called when kv/lessor/hub were replaced by a snapshot load: open watch streams must restart. */
+  onStateReplaced(listener: () => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * Proposes a request through Raft and resolves with its applied outcome. Fails with etcd's
+   * errors: request too large, no leader, timeout (the entry may still commit later: a timed
+   * out write is "maybe applied", as in etcd), server stopped.
+   */
+  async propose(body: ProposalBody): Promise<ApplyOutcome> {
+    this.checkRunning();
+    const { id, done } = this.pending.register();
+    const data = encodeInternalRequest({ id, ...body } as InternalRequest);
+    if (data.length > this.config.maxRequestBytes) {
+      this.pending.forget(id);
+      throw new EtcdError(ETCD_ERRORS.ErrGRPCRequestTooLarge);
+    }
+    try {
+      await this.waitForLeader();
+      this.driver.withNode((n) => n.propose(data));
+    } catch (e) {
+      this.pending.forget(id);
+      throw this.mapRaftError(e);
+    }
+    return this.withTimeout(done, () => this.pending.forget(id));
+  }
+
+  /** Resolves when local state reflects every write acknowledged before the call (ReadIndex). */
+  async linearizableBarrier(): Promise<void> {
+    this.checkRunning();
+    try {
+      await this.waitForLeader();
+      await this.readBarrier.wait();
+    } catch (e) {
+      throw this.mapRaftError(e);
+    }
+  }
+
+  /** Renews a lease; on a follower the caller forwards to the leader (see `leaderPeerUrls`). */
+  renewLease(id: number): number {
+    const r = this.state.lessor.renew(id);
+    if (r.clearRemaining) {
+      void this.propose({ leaseCheckpoint: { checkpoints: [{ ID: id, remainingTTL: 0 }] } }).catch(() => undefined);
+    }
+    return r.ttl;
+  }
+
+  /** Peer URLs of the current leader, for forwarding leader-only calls. */
+  leaderPeerUrls(): readonly string[] | undefined {
+    return this.members.find((m) => m.id === this.driver.node.lead)?.peerUrls;
+  }
+
+  /** Waits until a leader is known (at most the request timeout); fails with ErrGRPCNoLeader. */
+  waitForLeader(timeoutMs = 3 * this.config.electionTimeoutMs): Promise<void> {
+    if (this.driver.node.lead !== 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.leaderWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.leaderWaiters.delete(done);
+        reject(new EtcdError(ETCD_ERRORS.ErrGRPCNoLeader));
+      }, timeoutMs);
+      this.leaderWaiters.add(done);
+    });
+  }
+
+  /** Stops cleanly: no new requests, Raft and applies wound down, files closed. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    const stopped = new EtcdError(ETCD_ERRORS.ErrGRPCStopped);
+    this.readBarrier.failAll(stopped);
+    this.pending.failAll(stopped);
+    await this.transport.close();
+    await this.driver.stop();
+    await this.storage.close();
+    await this.backend.close();
+  }
+
+  get requestTimeoutMs(): number {
+    // etcd: 5 s plus two election timeouts.
+    return 5000 + 2 * this.config.electionTimeoutMs;
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private get electionTicks(): number {
+    return Math.max(2, Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs));
+  }
+
+  private lessorOptions(): LessorOptions {
+    return {
+      now: () => performance.now(),
+      minTtlSeconds: minLeaseTtlSeconds(this.electionTicks, this.config.heartbeatIntervalMs),
+    };
+  }
+
+  private startTimers(): void {
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(() => {
+        if (!this.stopping) fn();
+      }, ms);
+      this.timers.push(t);
+    };
+    every(this.config.heartbeatIntervalMs, () => this.driver.tick());
+    every(WATCH_SYNC_INTERVAL_MS, () => this.state.hub.syncUnsynced());
+    every(WATCH_PROGRESS_INTERVAL_MS, () => this.state.hub.progressTick());
+    every(LEASE_SCAN_INTERVAL_MS, () => this.scanLeases());
+  }
+
+  /** Leader only: revoke expired leases and checkpoint long ones, through Raft. */
+  private scanLeases(): void {
+    if (!this.isLeader) return;
+    const { lessor } = this.state;
+    for (const id of lessor.expired(LEASE_SCAN_LIMIT)) {
+      this.propose({ leaseRevoke: { ID: id } }).catch((e: unknown) => {
+        this.config.logger.debug('lease revoke failed; will retry', { lease: id.toString(16), error: String(e) });
+      });
+    }
+    const due = lessor.checkpointsDue(LEASE_SCAN_LIMIT);
+    if (due.length > 0) {
+      const checkpoints = due.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl }));
+      this.propose({ leaseCheckpoint: { checkpoints } }).catch(() => undefined);
+    }
+  }
+
+  private onPeerMessage(m: Message): void {
+    if (this.stopping) return;
+    try {
+      this.driver.step(m);
+    } catch (e) {
+      this.config.logger.warn('dropped a peer message', { type: m.type, from: m.from.toString(16), error: String(e) });
+    }
+  }
+
+  private onSoftState(s: SoftState): void {
+    if (s.lead !== 0) {
+      for (const w of [...this.leaderWaiters]) w();
+    }
+    if (s.state !== StateType.Leader && this.state.lessor.isPrimary) this.state.lessor.demote();
+    this.config.logger.info('raft state', { state: s.state, leader: s.lead.toString(16), term: this.driver.node.term });
+  }
+
+  /** etcd promotes the lessor when the new leader applies the empty entry of its own term. */
+  private onEmptyEntry(e: Entry): void {
+    if (this.isLeader && e.term === this.driver.node.term && !this.state.lessor.isPrimary) {
+      this.state.lessor.promote(this.config.electionTimeoutMs);
+    }
+  }
+
+  private async loadSnapshot(snapshot: Snapshot): Promise<void> {
+    const { index, term } = snapshot.metadata;
+    this.config.logger.info('loading a snapshot received from the leader', { index, term });
+    await this.backend.restore(this.storage.snapshotter.readDb(index, term));
+    const kv = await KvStore.open(this.backend);
+    this.state.kv = kv;
+    this.state.lessor = recoverLessor(this.backend, kv, this.lessorOptions());
+    this.state.hub = new WatchHub(kv);
+    const view = this.backend.readTxn();
+    try {
+      this.members = readMembers(view);
+    } finally {
+      view.release();
+    }
+    this.lastSnapshotIndex = index;
+    if (isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(-1, -1);
+    else await this.storage.snapshotter.removeDbsExcept(index, term);
+    for (const l of this.stateListeners) l();
+  }
+
+  private async maybeSnapshot(appliedIndex: number): Promise<void> {
+    if (appliedIndex - this.lastSnapshotIndex < this.config.snapshotCount) return;
+    const term = this.driver.node.logView().term(appliedIndex) ?? 0;
+    if (!isDurableBackend(this.config)) {
+      // The image first: a WAL marker must never name a snapshot whose image is missing.
+      await this.storage.snapshotter.saveDb(appliedIndex, term, this.backend.snapshot());
+    }
+    await this.storage.snapshotAt(appliedIndex, this.driver.node.confState());
+    if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(appliedIndex, term);
+    this.lastSnapshotIndex = appliedIndex;
+    this.config.logger.info('saved a snapshot', { index: appliedIndex, term });
+  }
+
+  private onFatal(e: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = e;
+    this.config.logger.error('member stopped by a fatal error', { error: e });
+    // A member that cannot persist or apply must not go on answering: exit like etcd's panic.
+    process.exitCode = 1;
+    void this.stop().finally(() => process.exit(1));
+  }
+
+  private checkRunning(): void {
+    if (this.stopping) throw new EtcdError(ETCD_ERRORS.ErrGRPCStopped);
+  }
+
+  private mapRaftError(e: unknown): unknown {
+    if (e instanceof RaftError && e.code === 'ErrProposalDropped') {
+      return new EtcdError(this.driver.node.lead === 0 ? ETCD_ERRORS.ErrGRPCNoLeader : ETCD_ERRORS.ErrGRPCTimeout);
+    }
+    return e;
+  }
+
+  private withTimeout<T>(done: Promise<T>, onTimeout: () => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        onTimeout();
+        reject(new EtcdError(ETCD_ERRORS.ErrGRPCTimeout));
+      }, this.requestTimeoutMs);
+      done.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+}
+
+/** Hook to serve more gRPC services on the peer port (leader forwarding). */
+export type PeerServiceRegistrar = (transport: PeerTransport, server: EtcdServer) => void;
+
+function recoverLessor(backend: Backend, kv: KvStore, options: LessorOptions): Lessor {
+  const all = kv.range(Uint8Array.of(0), Uint8Array.of(0));
+  const view = backend.readTxn();
+  try {
+    return Lessor.recover(view, all.kvs, options);
+  } finally {
+    view.release();
+  }
+}

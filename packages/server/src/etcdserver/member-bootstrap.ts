@@ -1,0 +1,124 @@
+/**
+ * Bringing a member's state up from its data dir: a new founding member writes the bootstrap
+ * snapshot and the member list; a restarting one reopens its WAL and backend and, if the
+ * backend is behind the newest snapshot (a received snapshot whose image was stored but not
+ * yet loaded, or a backend that does not survive restarts), loads the snapshot's image.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Backend } from '../backend/backend.js';
+import { openBackend } from '../backend/open-backend.js';
+import { KvStore } from '../mvcc/kv-store.js';
+import { bootstrapState } from '../raft/bootstrap.js';
+import type { HardState, Snapshot } from '../raft/types.js';
+import { parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
+import { memberIdFor } from '../member/member-id.js';
+import { readMembers, writeMember } from '../member/member-store.js';
+import { dataDirLayout, hasExistingMember, type DataDirLayout } from './data-dir.js';
+import { MemberStorage, type MemberIdentity } from './member-storage.js';
+import type { MemberConfig } from './member-config.js';
+
+export interface BootstrappedMember {
+  readonly layout: DataDirLayout;
+  readonly identity: MemberIdentity;
+  readonly storage: MemberStorage;
+  readonly backend: Backend;
+  readonly kv: KvStore;
+  /** The members known from the backend (or, for a joining member, from the flags). */
+  readonly members: MemberInfo[];
+  /** The newest snapshot in the log, if any. */
+  readonly snapshot: Snapshot | undefined;
+  readonly hardState: HardState | undefined;
+  readonly restarted: boolean;
+}
+
+export class BootstrapError extends Error {
+  override readonly name = 'BootstrapError';
+}
+
+/** Whether the backend survives a restart on its own; if not, snapshots carry an image of it. */
+export function isDurableBackend(config: MemberConfig): boolean {
+  return config.backend !== 'memory';
+}
+
+export async function bootstrapMember(config: MemberConfig): Promise<BootstrappedMember> {
+  const layout = dataDirLayout(config.dataDir);
+  await mkdir(layout.root, { recursive: true, mode: 0o700 });
+  const restarted = await hasExistingMember(layout);
+  return restarted ? reopen(config, layout) : create(config, layout);
+}
+
+async function create(config: MemberConfig, layout: DataDirLayout): Promise<BootstrappedMember> {
+  const cluster = parseInitialCluster(config.initialCluster, config.initialClusterToken);
+  const selfId = memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken);
+  const self = cluster.members.find((m) => m.id === selfId);
+  if (self === undefined || self.name !== config.name) {
+    throw new BootstrapError(
+      `--initial-cluster has no member named "${config.name}" with peer URLs ${config.initialAdvertisePeerUrls.join(',')} ` +
+        '(they must match --initial-advertise-peer-urls)',
+    );
+  }
+  const members = cluster.members.map((m) => (m.id === selfId ? { ...m, clientUrls: [...config.advertiseClientUrls] } : m));
+  const identity = { memberId: selfId, clusterId: cluster.clusterId };
+  const backend = await openLocalBackend(config, layout);
+  const kv = await KvStore.open(backend);
+
+  if (config.initialClusterState === 'existing') {
+    // Joining: the leader's first message is a snapshot carrying the data and the member list.
+    const storage = await MemberStorage.create(layout, identity, {});
+    return { layout, identity, storage, backend, kv, members, snapshot: undefined, hardState: undefined, restarted: false };
+  }
+  const { snapshot, hardState } = bootstrapState(members.map((m) => m.id));
+  // The backend first: if we crash before the WAL exists, the next start is a fresh bootstrap again.
+  await kv.write({ consistentIndex: snapshot.metadata.index, consistentTerm: snapshot.metadata.term }, (txn) => {
+    for (const m of members) writeMember(txn, m);
+  });
+  const storage = await MemberStorage.create(layout, identity, { snapshot, hardState });
+  if (!isDurableBackend(config)) {
+    await storage.snapshotter.saveDb(snapshot.metadata.index, snapshot.metadata.term, backend.snapshot());
+  }
+  return { layout, identity, storage, backend, kv, members, snapshot, hardState, restarted: false };
+}
+
+async function reopen(config: MemberConfig, layout: DataDirLayout): Promise<BootstrappedMember> {
+  const opened = await MemberStorage.open(layout);
+  if (opened.repaired !== undefined) {
+    config.logger.warn('repaired a torn WAL tail', { ...opened.repaired });
+  }
+  const backend = await openLocalBackend(config, layout);
+  let kv = await KvStore.open(backend);
+  const snap = opened.snapshot;
+  if (snap !== undefined && kv.consistentIndex.consistentIndex < snap.metadata.index) {
+    const { index, term } = snap.metadata;
+    if (!(await opened.storage.snapshotter.hasDb(index, term))) {
+      throw new BootstrapError(
+        `backend is at index ${String(kv.consistentIndex.consistentIndex)}, behind snapshot ${String(index)}, and the snapshot's image is missing`,
+      );
+    }
+    config.logger.info('loading the backend from the snapshot image', { index, term });
+    await backend.restore(opened.storage.snapshotter.readDb(index, term));
+    kv = await KvStore.open(backend);
+  }
+  const view = backend.readTxn();
+  let members: MemberInfo[];
+  try {
+    members = readMembers(view);
+  } finally {
+    view.release();
+  }
+  return {
+    layout,
+    identity: opened.identity,
+    storage: opened.storage,
+    backend,
+    kv,
+    members,
+    snapshot: snap,
+    hardState: opened.hardState,
+    restarted: true,
+  };
+}
+
+async function openLocalBackend(config: MemberConfig, layout: DataDirLayout): Promise<Backend> {
+  if (config.backend === 'lmdb') await mkdir(layout.dbDir, { recursive: true });
+  return openBackend({ kind: config.backend, path: layout.dbDir });
+}

@@ -1,0 +1,29 @@
+/** Everything a member is started with (the `kvfleet server` flags, parsed). */
+import type { BackendKind } from '../backend/backend.js';
+import type { Logger } from './logger.js';
+
+export interface MemberConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  /** `--initial-cluster` as given; ignored when the data dir already holds a member. */
+  readonly initialCluster: string;
+  readonly initialClusterState: 'new' | 'existing';
+  readonly initialClusterToken: string;
+  readonly backend: BackendKind;
+  /** Applied entries between snapshots. */
+  readonly snapshotCount: number;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  /** 0 means the default (2 GiB, as etcd). */
+  readonly quotaBackendBytes: number;
+  readonly logger: Logger;
+}
+
+/** etcd's default backend quota. */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;

@@ -1,0 +1,186 @@
+/**
+ * Runs a {@link RaftNode} against real time, disk and network: ticks it, feeds it messages
+ * and proposals, and carries out each Ready in the order the contract requires (docs/raft.md):
+ * send what may go early, persist, send the rest, hand committed work to the state machine,
+ * advance. One Ready is in progress at a time; input arriving meanwhile is stepped at once and
+ * picked up by the next round.
+ *
+ * Applying is pipelined: committed entries join an ordered queue that the state machine
+ * drains while Raft goes on with the next Ready, as etcd does. The queue is bounded: past
+ * {@link MAX_APPLY_BACKLOG} entries the driver waits for it before taking another Ready.
+ */
+import type { RaftNode, Ready } from '../raft/raft-node.js';
+import { MessageType, isEmptySnapshot, type Entry, type Message, type ReadState, type Snapshot, type SoftState } from '../raft/types.js';
+import type { MemberStorage } from './member-storage.js';
+
+/** Sends Raft messages to peers; never blocks and never throws for an unreachable peer. */
+export interface RaftTransport {
+  send(messages: Message[]): void;
+}
+
+/** What applies committed work; calls arrive one at a time, in log order. */
+export interface StateMachine {
+  /** Replaces the state with a snapshot received from the leader (its image already stored). */
+  applySnapshot(snapshot: Snapshot): Promise<void>;
+  /** Applies committed entries in order; resolves once their effects are durable. */
+  applyEntries(entries: readonly Entry[]): Promise<void>;
+}
+
+export interface RaftDriverHooks {
+  /** Leader or role changed. */
+  onSoftState?(state: SoftState): void;
+  /** Linearizable read points became known. */
+  onReadStates?(states: readonly ReadState[]): void;
+  /** Outgoing messages are about to be sent: lets the server attach snapshot images. */
+  beforeSend?(messages: Message[]): Message[];
+  /** A step of the loop failed: persistence or apply errors are fatal for a member. */
+  onFatal(error: unknown): void;
+}
+
+/** Committed entries queued for the state machine beyond which the driver stops taking Readies. */
+export const MAX_APPLY_BACKLOG = 10_000;
+
+export class RaftDriver {
+  private running = false;
+  private stopped = false;
+  private applyTail: Promise<void> = Promise.resolve();
+  private applyBacklog = 0;
+  private applied: number;
+  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+
+  constructor(
+    readonly node: RaftNode,
+    private readonly storage: MemberStorage,
+    private readonly transport: RaftTransport,
+    private readonly stateMachine: StateMachine,
+    private readonly hooks: RaftDriverHooks,
+    appliedIndex: number,
+  ) {
+    this.applied = appliedIndex;
+  }
+
+  /** Index of the last entry whose effects the state machine has made durable. */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  tick(): void {
+    this.node.tick();
+    this.kick();
+  }
+
+  step(m: Message): void {
+    this.node.step(m);
+    this.kick();
+  }
+
+  /** Runs `fn` against the node (propose, readIndex, ...) and then processes what it produced. */
+  withNode<T>(fn: (node: RaftNode) => T): T {
+    try {
+      return fn(this.node);
+    } finally {
+      this.kick();
+    }
+  }
+
+  /** Resolves once the applied index reaches `index`. */
+  waitApplied(index: number): Promise<void> {
+    if (this.applied >= index) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.appliedWaiters.push({ index, resolve });
+    });
+  }
+
+  /** Stops taking Readies and waits for queued applies to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.applyTail.catch(() => undefined);
+  }
+
+  /** Processes Readies until there are none, unless a round is already under way. */
+  kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) {
+        if (this.applyBacklog > MAX_APPLY_BACKLOG) await this.applyTail;
+        await this.process(this.node.ready());
+      }
+    } catch (e) {
+      this.stopped = true;
+      this.hooks.onFatal(e);
+    }
+  }
+
+  private async process(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.hooks.onSoftState?.(rd.softState);
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const out of rd.messages) (out.waitForPersistence ? late : early).push(out.message);
+    this.send(early);
+    await this.storage.persist(rd.snapshot, rd.entries, rd.hardState);
+    this.send(late);
+    if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) {
+      const snapshot = rd.snapshot;
+      this.enqueueApply(0, async () => {
+        await this.stateMachine.applySnapshot(snapshot);
+        this.markApplied(snapshot.metadata.index);
+      });
+    }
+    if (rd.committedEntries.length > 0) {
+      const entries = rd.committedEntries;
+      const last = entries[entries.length - 1]!.index;
+      this.enqueueApply(entries.length, async () => {
+        await this.stateMachine.applyEntries(entries);
+        this.markApplied(last);
+      });
+    }
+    if (rd.readStates.length > 0) this.hooks.onReadStates?.(rd.readStates);
+    this.node.advance(rd);
+  }
+
+  private send(messages: Message[]): void {
+    if (messages.length === 0) return;
+    const out = this.hooks.beforeSend === undefined ? messages : this.hooks.beforeSend(messages);
+    this.transport.send(out);
+  }
+
+  private enqueueApply(count: number, task: () => Promise<void>): void {
+    this.applyBacklog += count;
+    this.applyTail = this.applyTail.then(async () => {
+      try {
+        await task();
+      } catch (e) {
+        this.stopped = true;
+        this.hooks.onFatal(e);
+        throw e;
+      } finally {
+        this.applyBacklog -= count;
+      }
+    });
+    // Failures are reported through onFatal; keep the chain from rejecting unhandled.
+    this.applyTail.catch(() => undefined);
+  }
+
+  private markApplied(index: number): void {
+    if (index <= this.applied) return;
+    this.applied = index;
+    let kept = 0;
+    for (const w of this.appliedWaiters) {
+      if (w.index <= index) w.resolve();
+      else this.appliedWaiters[kept++] = w;
+    }
+    this.appliedWaiters.length = kept;
+  }
+}
+
+/** True for messages that carry a snapshot and so need the backend image streamed with them. */
+export function isSnapshotMessage(m: Message): boolean {
+  return m.type === MessageType.MsgSnap;
+}

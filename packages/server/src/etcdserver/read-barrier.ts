@@ -1,0 +1,95 @@
+/**
+ * Linearizable reads by ReadIndex, batched as etcd does: at most one ReadIndex request is in
+ * flight; every read that arrives while it is out waits for the next one, so a burst of N
+ * reads costs two rounds to the leader, not N.
+ *
+ * A round resolves when the Raft read state for it arrives and the applied index reaches the
+ * read index. A round that gets no answer (leader lost, message dropped) fails after
+ * `roundTimeoutMs`; its readers see the error and may retry.
+ */
+export interface ReadBarrierDeps {
+  /** Sends a ReadIndex request tagged with `ctx` (throws if no leader is known). */
+  requestReadIndex(ctx: Uint8Array): void;
+  /** Resolves once the state machine has applied `index`. */
+  waitApplied(index: number): Promise<void>;
+  /** Errors to fail a round with. */
+  timeoutError(): Error;
+  setTimer(fn: () => void, ms: number): { cancel(): void };
+}
+
+interface Round {
+  readonly ctx: string;
+  readonly waiters: { resolve(): void; reject(e: unknown): void }[];
+  timer?: { cancel(): void };
+}
+
+export class ReadBarrier {
+  private inFlight: Round | undefined;
+  private next: Round | undefined;
+  private seq = 0;
+
+  constructor(
+    private readonly deps: ReadBarrierDeps,
+    private readonly roundTimeoutMs: number,
+  ) {}
+
+  /** Resolves when a read started now may be served from local state. */
+  wait(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.next ??= { ctx: this.newCtx(), waiters: [] };
+      this.next.waiters.push({ resolve, reject });
+      this.startNext();
+    });
+  }
+
+  /** A read state arrived from Raft. */
+  onReadState(index: number, ctx: Uint8Array): void {
+    const round = this.inFlight;
+    if (round === undefined || Buffer.from(ctx).toString('latin1') !== round.ctx) return;
+    round.timer?.cancel();
+    this.inFlight = undefined;
+    this.deps.waitApplied(index).then(
+      () => round.waiters.forEach((w) => w.resolve()),
+      (e: unknown) => round.waiters.forEach((w) => w.reject(e)),
+    );
+    this.startNext();
+  }
+
+  /** Fails everything waiting (shutdown). */
+  failAll(error: unknown): void {
+    for (const round of [this.inFlight, this.next]) {
+      round?.timer?.cancel();
+      round?.waiters.forEach((w) => w.reject(error));
+    }
+    this.inFlight = undefined;
+    this.next = undefined;
+  }
+
+  private startNext(): void {
+    if (this.inFlight !== undefined || this.next === undefined) return;
+    const round = this.next;
+    this.next = undefined;
+    this.inFlight = round;
+    round.timer = this.deps.setTimer(() => this.fail(round, this.deps.timeoutError()), this.roundTimeoutMs);
+    try {
+      this.deps.requestReadIndex(Buffer.from(round.ctx, 'latin1'));
+    } catch (e) {
+      this.fail(round, e);
+    }
+  }
+
+  private fail(round: Round, error: unknown): void {
+    round.timer?.cancel();
+    if (this.inFlight === round) this.inFlight = undefined;
+    round.waiters.forEach((w) => w.reject(error));
+    this.startNext();
+  }
+
+  private newCtx(): string {
+    this.seq += 1;
+    // 8 bytes: enough to tell rounds apart for the life of the process.
+    const b = Buffer.alloc(8);
+    b.writeDoubleBE(this.seq);
+    return b.toString('latin1');
+  }
+}
