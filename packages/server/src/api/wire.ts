@@ -16,11 +16,13 @@ export function eventToWire(e: KvEvent): proto.Event {
   return out;
 }
 
-export function txnToWire(header: ResponseHeaderFields, r: TxnResult): proto.TxnResponse {
-  return { header, succeeded: r.succeeded, responses: r.responses.map((op) => responseOpToWire(header, op)) };
+export function txnToWire(header: ResponseHeaderFields | { revision: number }, r: TxnResult): proto.TxnResponse {
+  // etcd's responses inside a txn carry a header with only the revision.
+  const inner = { revision: header.revision };
+  return { header, succeeded: r.succeeded, responses: r.responses.map((op) => responseOpToWire(inner, op)) };
 }
 
-function responseOpToWire(header: ResponseHeaderFields, op: ResponseOp): proto.ResponseOp {
+function responseOpToWire(header: { revision: number }, op: ResponseOp): proto.ResponseOp {
   if ('responseRange' in op) {
     const r = op.responseRange;
     return { responseRange: { header, kvs: r.kvs, more: r.more, count: r.count } };

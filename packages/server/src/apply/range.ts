@@ -34,10 +34,12 @@ export function executeRange(reader: RangeReader, req: RangeRequest): RangeResul
   let fetchLimit = needAll ? 0 : req.limit;
   if (fetchLimit > 0) fetchLimit += 1;
 
+  // Values are needed to sort by value; etcd strips them only after sorting.
+  const sortsByValue = sortOrder !== SortOrder.NONE && req.sortTarget === SortTarget.VALUE;
   const options: { revision?: number; limit?: number; countOnly?: boolean; keysOnly?: boolean } = {
     limit: fetchLimit,
     countOnly: req.countOnly,
-    keysOnly: req.keysOnly,
+    keysOnly: req.keysOnly && !sortsByValue,
   };
   if (req.revision > 0) options.revision = req.revision;
   const read = reader.range(req.key, end, options);
@@ -54,8 +56,11 @@ export function executeRange(reader: RangeReader, req: RangeRequest): RangeResul
     kvs = kvs.slice(0, req.limit);
     more = true;
   }
+  if (req.keysOnly && sortsByValue) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
   return { kvs, more, count: read.count };
 }
+
+const EMPTY = new Uint8Array(0);
 
 function passesFilters(kv: KeyValue, req: RangeRequest): boolean {
   if (req.maxModRevision !== 0 && kv.modRevision > req.maxModRevision) return false;
