@@ -23,6 +23,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
       initialClusterToken: flags.initialClusterToken,
       backend: flags.backend,
       snapshotCount: flags.snapshotCount,
+      snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
       heartbeatIntervalMs: flags.heartbeatIntervalMs,
       electionTimeoutMs: flags.electionTimeoutMs,
       maxRequestBytes: flags.maxRequestBytes,

@@ -17,6 +17,7 @@ export interface ServerFlags {
   readonly initialClusterState: 'new' | 'existing';
   readonly initialClusterToken: string;
   readonly snapshotCount: number;
+  readonly snapshotCatchUpEntries: number;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -37,6 +38,7 @@ const STRING_FLAGS = {
   'initial-cluster-state': 'new',
   'initial-cluster-token': 'etcd-cluster',
   'snapshot-count': '10000',
+  'experimental-snapshot-catchup-entries': '5000',
   'heartbeat-interval': '100',
   'election-timeout': '1000',
   'max-request-bytes': '1572864',
@@ -65,6 +67,8 @@ Starts a Raft member. Flags are etcd's (also read from ETCD_* environment variab
   --initial-cluster-state        new | existing (default new)
   --initial-cluster-token        cluster token (default etcd-cluster)
   --snapshot-count               applied entries between snapshots (default 10000)
+  --experimental-snapshot-catchup-entries
+                                 entries kept behind a snapshot for slow followers (default 5000)
   --heartbeat-interval           ms between heartbeats (default 100)
   --election-timeout             ms without a leader before an election (default 1000)
   --max-request-bytes            largest client request (default 1572864)
@@ -120,6 +124,7 @@ export function parseServerFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     initialClusterState: state,
     initialClusterToken: get('initial-cluster-token'),
     snapshotCount: int('snapshot-count', 1),
+    snapshotCatchUpEntries: int('experimental-snapshot-catchup-entries', 1),
     heartbeatIntervalMs,
     electionTimeoutMs,
     maxRequestBytes: int('max-request-bytes', 1),

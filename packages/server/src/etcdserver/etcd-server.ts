@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
 import type { Backend } from '../backend/backend.js';
+import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { Lessor, type LessorOptions } from '../lease/lessor.js';
 import { minLeaseTtlSeconds } from '../lease/limits.js';
@@ -365,7 +366,7 @@ export class EtcdServer {
   private async loadSnapshot(snapshot: Snapshot): Promise<void> {
     const { index, term } = snapshot.metadata;
     this.config.logger.info('loading a snapshot received from the leader', { index, term });
-    await this.backend.restore(this.storage.snapshotter.readDb(index, term));
+    await replaceContents(this.backend, this.storage.snapshotter.readDb(index, term));
     const kv = await KvStore.open(this.backend);
     this.state.kv = kv;
     this.state.lessor = recoverLessor(this.backend, kv, this.lessorOptions());
@@ -389,7 +390,7 @@ export class EtcdServer {
       // The image first: a WAL marker must never name a snapshot whose image is missing.
       await this.storage.snapshotter.saveDb(appliedIndex, term, this.backend.snapshot());
     }
-    await this.storage.snapshotAt(appliedIndex, this.driver.node.confState());
+    await this.storage.snapshotAt(appliedIndex, this.driver.node.confState(), this.config.snapshotCatchUpEntries);
     if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(appliedIndex, term);
     this.lastSnapshotIndex = appliedIndex;
     this.config.logger.info('saved a snapshot', { index: appliedIndex, term });

@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open-backend.js';
+import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { bootstrapState } from '../raft/bootstrap.js';
 import type { HardState, Snapshot } from '../raft/types.js';
@@ -95,7 +96,7 @@ async function reopen(config: MemberConfig, layout: DataDirLayout): Promise<Boot
       );
     }
     config.logger.info('loading the backend from the snapshot image', { index, term });
-    await backend.restore(opened.storage.snapshotter.readDb(index, term));
+    await replaceContents(backend, opened.storage.snapshotter.readDb(index, term));
     kv = await KvStore.open(backend);
   }
   const view = backend.readTxn();

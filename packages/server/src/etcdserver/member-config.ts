@@ -16,6 +16,8 @@ export interface MemberConfig {
   readonly backend: BackendKind;
   /** Applied entries between snapshots. */
   readonly snapshotCount: number;
+  /** Log entries kept in memory behind a snapshot, so a slightly lagging follower gets entries, not a snapshot. */
+  readonly snapshotCatchUpEntries: number;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly maxRequestBytes: number;

@@ -30,9 +30,6 @@ export interface OpenedStorage {
   readonly repaired: TailRepair | undefined;
 }
 
-/** Entries kept in memory behind a snapshot, so a slightly lagging follower gets entries, not a snapshot (etcd: 5000). */
-export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
-
 export class MemberStorage {
   readonly raftStorage = new MemoryStorage();
 
@@ -97,14 +94,14 @@ export class MemberStorage {
 
   /**
    * Records a snapshot of the applied state at `index`, then drops log entries no longer
-   * needed: the in-memory log keeps {@link SNAPSHOT_CATCH_UP_ENTRIES} behind it, the WAL
-   * releases segments wholly before what memory keeps.
+   * needed: the in-memory log keeps `catchUpEntries` behind it, the WAL releases segments
+   * wholly before what memory keeps.
    */
-  async snapshotAt(index: number, confState: ConfState): Promise<Snapshot> {
+  async snapshotAt(index: number, confState: ConfState, catchUpEntries: number): Promise<Snapshot> {
     const snap = this.raftStorage.createSnapshot(index, confState, new Uint8Array(0));
     await this.snapshotter.save(snap);
     await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });
-    const compactTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+    const compactTo = index - catchUpEntries;
     if (compactTo > this.raftStorage.firstIndex()) {
       this.raftStorage.compact(compactTo);
     }
