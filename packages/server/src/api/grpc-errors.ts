@@ -10,7 +10,12 @@ import { isLeaseError } from '../lease/errors.js';
 export function toServiceError(e: unknown): Partial<grpc.StatusObject> {
   const etcd = toEtcdError(e);
   if (etcd !== undefined) return { code: etcd.code as number as grpc.status, details: etcd.message };
-  if (e instanceof RangeError || e instanceof TypeError) {
+  if (
+    e instanceof RangeError ||
+    e instanceof TypeError ||
+    isLeaseError(e, 'ErrLeaseInvalidArgument') ||
+    (e instanceof MvccError && e.code === 'ErrMvccInvalidArgument')
+  ) {
     return { code: grpc.status.INVALID_ARGUMENT, details: e.message };
   }
   return { code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e) };

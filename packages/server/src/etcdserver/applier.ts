@@ -14,6 +14,7 @@
 import { EtcdError } from '@kvfleet/core';
 import type { KvStore, KvWriteTxn } from '../mvcc/kv-store.js';
 import { MvccError } from '../mvcc/errors.js';
+import { isLeaseError } from '../lease/errors.js';
 import { EntryType, type Entry, type Snapshot } from '../raft/types.js';
 import type { Lessor } from '../lease/lessor.js';
 import type { WatchHub } from '../watch/watch-hub.js';
@@ -134,6 +135,7 @@ export class Applier implements StateMachine {
 /** Errors that are a request's answer rather than a fault of the member. */
 function isRequestError(e: unknown): boolean {
   if (e instanceof EtcdError) return true;
-  if (e instanceof MvccError) return e.code === 'ErrCompacted' || e.code === 'ErrFutureRev';
-  return false;
+  // Argument checks fail the same way on every member before anything is written.
+  if (e instanceof MvccError) return e.code === 'ErrCompacted' || e.code === 'ErrFutureRev' || e.code === 'ErrMvccInvalidArgument';
+  return isLeaseError(e, 'ErrLeaseInvalidArgument');
 }
