@@ -158,7 +158,8 @@ interface Change {
 
 export class KvStore {
   private readonly index = new TreeIndex();
-  private current = 0;
+  /** etcd starts an empty store at revision 1; the first change is revision 2. */
+  private current = 1;
   private compacted = 0;
   private consistent: ConsistentIndex = { consistentIndex: 0, consistentTerm: 0 };
   /** Tail of the queue of writes and compactions. */
@@ -208,7 +209,7 @@ export class KvStore {
     return store;
   }
 
-  /** The store revision of the last write that changed something. */
+  /** The store revision of the last write that changed something; 1 for a store never written (as etcd). */
   get currentRevision(): number {
     return this.current;
   }

@@ -32,7 +32,7 @@ describe('Lessor: replicated state', () => {
     const f = await fixture({ minTtlSeconds: 5 });
     const w = await f.apply((t) => [f.lessor.grant(1, 3, t), f.lessor.grant(2, 60, t)]);
     expect(w.result).toEqual([{ id: 1, ttl: 5 }, { id: 2, ttl: 60 }]);
-    expect(w.revision).toBe(0); // lease writes make no KV revision
+    expect(w.revision).toBe(1); // lease writes make no KV revision
     expect(f.lessor.leases()).toEqual([1, 2]);
     expect(f.lessor.lookup(1)).toEqual({ id: 1, ttl: 5, remainingTtl: 0 });
   });
@@ -47,7 +47,7 @@ describe('Lessor: replicated state', () => {
     expectEtcd(await rejected(f.apply((t) => f.lessor.attach(9, k('a'), t))), 'ErrGRPCLeaseNotFound');
     // A put naming an unknown lease fails before writing anything.
     expectEtcd(await rejected(f.apply((t) => putWithLease(f.lessor, t, k('x'), k('1'), 9))), 'ErrGRPCLeaseNotFound');
-    expect(f.store.currentRevision).toBe(0);
+    expect(f.store.currentRevision).toBe(1);
     const e = await rejected(f.apply((t) => f.lessor.revoke(9, t)));
     expect((e as EtcdError).message).toBe('etcdserver: requested lease not found');
     expect((e as EtcdError).code).toBe(5);
@@ -139,7 +139,7 @@ describe('Lessor: replicated state', () => {
     });
     const w = await f.apply((t) => f.lessor.revoke(1, t));
     expect(w.result.map(str)).toEqual(['b', 'zz']);
-    expect(w.revision).toBe(2);
+    expect(w.revision).toBe(3);
     expect(w.events.map((e) => `${e.type} ${str(e.kv.key)}`)).toEqual(['delete b', 'delete zz']);
     expect(f.store.range(k('\0'), k('\0')).kvs.map((kv) => str(kv.key))).toEqual(['keep']);
     expect(f.lessor.leases()).toEqual([]);

@@ -38,7 +38,7 @@ describe('KvStore aux writes', () => {
       t.putAux('lease', k('y'), k('20'));
       t.deleteAux('lease', k('y'));
     });
-    expect(w.revision).toBe(1);
+    expect(w.revision).toBe(2);
     expect(auxPairs(backend, 'lease')).toEqual(['x=10']);
     expect(store.consistentIndex).toEqual(ci(3));
   });
@@ -49,13 +49,13 @@ describe('KvStore aux writes', () => {
     await store.write(ci(1), (t) => t.put(k('a'), k('1')));
     const hash = store.hashKV();
     const w = await store.write(ci(2), (t) => t.putAux('lease', k('x'), k('1')));
-    expect(w.revision).toBe(1);
+    expect(w.revision).toBe(2);
     expect(w.events).toEqual([]);
-    expect(store.currentRevision).toBe(1);
+    expect(store.currentRevision).toBe(2);
     expect(store.consistentIndex).toEqual(ci(2));
     expect(store.hashKV()).toEqual(hash);
     const reopened = await KvStore.open(backend);
-    expect(reopened.currentRevision).toBe(1);
+    expect(reopened.currentRevision).toBe(2);
     expect(reopened.consistentIndex).toEqual(ci(2));
   });
 
@@ -77,7 +77,7 @@ describe('KvStore aux writes', () => {
     expect(e).toBe(boom);
     expect(hooks).toEqual([]);
     expect(auxPairs(backend, 'lease')).toEqual(['x=old']);
-    expect(store.currentRevision).toBe(0);
+    expect(store.currentRevision).toBe(1);
     expect(store.consistentIndex).toEqual(ci(1));
   });
 
@@ -93,7 +93,7 @@ describe('KvStore aux writes', () => {
     });
     expect(seen).toEqual([]);
     await done;
-    expect(seen).toEqual(['first rev=1 ci=1', 'second aux=x=1']);
+    expect(seen).toEqual(['first rev=2 ci=1', 'second aux=x=1']);
   });
 
   it('refuses the store buckets and malformed aux writes, writing nothing', async () => {
@@ -115,7 +115,7 @@ describe('KvStore aux writes', () => {
       expect(e).toBeInstanceOf(MvccError);
       expect((e as MvccError).code).toBe('ErrMvccInvalidArgument');
     }
-    expect(store.currentRevision).toBe(0);
+    expect(store.currentRevision).toBe(1);
     expect(auxPairs(backend, 'lease')).toEqual([]);
   });
 
@@ -154,7 +154,7 @@ describe('KvStore aux writes', () => {
       });
       const again = await KvStore.open(backend);
       expect(again.consistentIndex).toEqual(ci(5, 2));
-      expect(again.currentRevision).toBe(1);
+      expect(again.currentRevision).toBe(2);
       expect(auxPairs(backend, 'lease')).toEqual(['7=record']);
       await backend.close();
     });
@@ -181,7 +181,7 @@ describe('KvStore aux writes', () => {
       try {
         const again = await KvStore.open(second);
         expect(again.consistentIndex).toEqual(ci(6, 2));
-        expect(again.currentRevision).toBe(1);
+        expect(again.currentRevision).toBe(2);
         expect(auxPairs(second, 'lease')).toEqual(['7=record']);
       } finally {
         await second.close();

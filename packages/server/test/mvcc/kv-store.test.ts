@@ -90,16 +90,16 @@ describe('kv record codec', () => {
 describe('KvStore', () => {
   it('tracks versions and createRevision across delete and re-creation', async () => {
     const { store } = await fresh();
-    expect(store.currentRevision).toBe(0);
-    expect(await put(store, 'a', '1')).toBe(1);
-    expect(await put(store, 'a', '2', 7)).toBe(2);
-    expect(get(store, 'a')).toEqual({ key: k('a'), createRevision: 1, modRevision: 2, version: 2, value: k('2'), lease: 7 });
-    expect(await del(store, 'a')).toBe(3);
+    expect(store.currentRevision).toBe(1);
+    expect(await put(store, 'a', '1')).toBe(2);
+    expect(await put(store, 'a', '2', 7)).toBe(3);
+    expect(get(store, 'a')).toEqual({ key: k('a'), createRevision: 2, modRevision: 3, version: 2, value: k('2'), lease: 7 });
+    expect(await del(store, 'a')).toBe(4);
     expect(get(store, 'a')).toBeUndefined();
-    expect(await put(store, 'a', '3')).toBe(4);
-    expect(get(store, 'a')).toMatchObject({ createRevision: 4, modRevision: 4, version: 1, lease: 0 });
-    expect(get(store, 'a', 2)).toMatchObject({ createRevision: 1, version: 2, value: k('2') });
-    expect(get(store, 'a', 3)).toBeUndefined();
+    expect(await put(store, 'a', '3')).toBe(5);
+    expect(get(store, 'a')).toMatchObject({ createRevision: 5, modRevision: 5, version: 1, lease: 0 });
+    expect(get(store, 'a', 3)).toMatchObject({ createRevision: 2, version: 2, value: k('2') });
+    expect(get(store, 'a', 4)).toBeUndefined();
   });
 
   it('gives one revision per write call, numbered by sub revision, with events', async () => {
@@ -114,20 +114,20 @@ describe('KvStore', () => {
       expect(t.range(k('x')).count).toBe(0);
       return 'done';
     });
-    expect(w.revision).toBe(2);
+    expect(w.revision).toBe(3);
     expect(w.result).toBe('done');
     expect(w.events.map((e) => [e.type, str(e.kv.key), e.kv.modRevision, e.prevKv === undefined ? '-' : str(e.prevKv.value)])).toEqual([
-      ['put', 'x', 2, 'old'],
-      ['put', 'y', 2, '-'],
-      ['put', 'y', 2, '1'],
-      ['delete', 'x', 2, 'new'],
+      ['put', 'x', 3, 'old'],
+      ['put', 'y', 3, '-'],
+      ['put', 'y', 3, '1'],
+      ['delete', 'x', 3, 'new'],
     ]);
-    expect(get(store, 'y')).toMatchObject({ createRevision: 2, modRevision: 2, version: 2, value: k('2') });
+    expect(get(store, 'y')).toMatchObject({ createRevision: 3, modRevision: 3, version: 2, value: k('2') });
     expect(get(store, 'x')).toBeUndefined();
-    expect(get(store, 'x', 1)).toMatchObject({ value: k('old') });
+    expect(get(store, 'x', 2)).toMatchObject({ value: k('old') });
     const v = backend.readTxn();
-    expect(v.get('key', encodeRevision({ main: 2, sub: 2 }))).toBeDefined();
-    expect(v.get('key', encodeRevision({ main: 2, sub: 3 }, { tombstone: true }))).toBeDefined();
+    expect(v.get('key', encodeRevision({ main: 3, sub: 2 }))).toBeDefined();
+    expect(v.get('key', encodeRevision({ main: 3, sub: 3 }, { tombstone: true }))).toBeDefined();
     v.release();
     expect(store.consistentIndex).toEqual(ci(2));
   });
@@ -139,8 +139,8 @@ describe('KvStore', () => {
       expect(t.deleteRange(k('missing'))).toBe(0);
       expect(t.deleteRange(k('b'), k('z'))).toBe(0);
     });
-    expect(w).toMatchObject({ revision: 1, events: [] });
-    expect(store.currentRevision).toBe(1);
+    expect(w).toMatchObject({ revision: 2, events: [] });
+    expect(store.currentRevision).toBe(2);
     expect(store.consistentIndex).toEqual(ci(5, 2));
     expect((await KvStore.open(backend)).consistentIndex).toEqual(ci(5, 2));
     expect((await rejectCode(store.write(ci(4), () => undefined))).code).toBe('ErrMvccInvalidArgument');
@@ -153,11 +153,11 @@ describe('KvStore', () => {
     const p3 = store.write(ci(3), (t) => t.range(k('a')).kvs.map((kv) => str(kv.value)));
     // Nothing is visible before the batches commit.
     expect(store.range(k('a')).count).toBe(0);
-    expect(store.currentRevision).toBe(0);
+    expect(store.currentRevision).toBe(1);
     const [w1, w2, w3] = await Promise.all([p1, p2, p3]);
-    expect([w1.revision, w2.revision, w3.revision]).toEqual([1, 2, 2]);
+    expect([w1.revision, w2.revision, w3.revision]).toEqual([2, 3, 3]);
     expect(w3.result).toEqual(['2']);
-    expect(get(store, 'a')).toMatchObject({ version: 2, createRevision: 1 });
+    expect(get(store, 'a')).toMatchObject({ version: 2, createRevision: 2 });
   });
 
   it('deletes a range', async () => {
@@ -166,11 +166,11 @@ describe('KvStore', () => {
     const w = await store.write(ci(9), (t) => t.deleteRange(k('b'), k('d')));
     expect(w.result).toBe(2);
     expect(w.events.map((e) => [e.type, str(e.kv.key), e.kv.modRevision])).toEqual([
-      ['delete', 'b', 5],
-      ['delete', 'c', 5],
+      ['delete', 'b', 6],
+      ['delete', 'c', 6],
     ]);
     expect(pairs(store.range(k('a'), b(0)).kvs)).toEqual(['a=a', 'd=d']);
-    expect(pairs(store.range(k('a'), b(0), { revision: 4 }).kvs)).toEqual(['a=a', 'b=b', 'c=c', 'd=d']);
+    expect(pairs(store.range(k('a'), b(0), { revision: 5 }).kvs)).toEqual(['a=a', 'b=b', 'c=c', 'd=d']);
   });
 
   it('reads at past revisions with limit, count, more, countOnly and keysOnly', async () => {
@@ -180,73 +180,73 @@ describe('KvStore', () => {
     await del(store, 'a');
     const r = store.range(k('a'), k('e'), { limit: 2 });
     expect(pairs(r.kvs)).toEqual(['b=b1', 'c=c2']);
-    expect(r).toMatchObject({ count: 3, more: true, revision: 7 });
-    const past = store.range(k('a'), k('e'), { revision: 3, limit: 2 });
+    expect(r).toMatchObject({ count: 3, more: true, revision: 8 });
+    const past = store.range(k('a'), k('e'), { revision: 4, limit: 2 });
     expect(pairs(past.kvs)).toEqual(['a=a1', 'b=b1']);
-    expect(past).toMatchObject({ count: 3, more: true, revision: 7 });
-    expect(store.range(k('a'), k('e'), { revision: 3, limit: 3 })).toMatchObject({ count: 3, more: false });
-    expect(store.range(k('a'), b(0), { countOnly: true })).toEqual({ kvs: [], count: 4, more: false, revision: 7 });
-    const keys = store.range(k('a'), b(0), { keysOnly: true, revision: 5 });
+    expect(past).toMatchObject({ count: 3, more: true, revision: 8 });
+    expect(store.range(k('a'), k('e'), { revision: 4, limit: 3 })).toMatchObject({ count: 3, more: false });
+    expect(store.range(k('a'), b(0), { countOnly: true })).toEqual({ kvs: [], count: 4, more: false, revision: 8 });
+    const keys = store.range(k('a'), b(0), { keysOnly: true, revision: 6 });
     expect(keys.kvs.map((kv) => [str(kv.key), kv.value.length, kv.modRevision])).toEqual([
-      ['a', 0, 1],
-      ['b', 0, 2],
-      ['c', 0, 3],
-      ['d', 0, 4],
-      ['e', 0, 5],
+      ['a', 0, 2],
+      ['b', 0, 3],
+      ['c', 0, 4],
+      ['d', 0, 5],
+      ['e', 0, 6],
     ]);
-    expect(pairs(store.range(k('c'), undefined, { revision: 5 }).kvs)).toEqual(['c=c1']);
+    expect(pairs(store.range(k('c'), undefined, { revision: 6 }).kvs)).toEqual(['c=c1']);
   });
 
   it('rejects future and compacted revisions with etcd codes and messages', async () => {
     const { store } = await fresh();
     for (let i = 0; i < 5; i++) await put(store, 'a', String(i));
-    expect(codeOf(() => store.range(k('a'), undefined, { revision: 6 }))).toEqual({
+    expect(codeOf(() => store.range(k('a'), undefined, { revision: 7 }))).toEqual({
       code: 'ErrFutureRev',
       message: 'mvcc: required revision is a future revision',
     });
-    await store.compact(3);
-    expect(codeOf(() => store.range(k('a'), undefined, { revision: 2 }))).toEqual({
+    await store.compact(4);
+    expect(codeOf(() => store.range(k('a'), undefined, { revision: 3 }))).toEqual({
       code: 'ErrCompacted',
       message: 'mvcc: required revision has been compacted',
     });
-    expect(codeOf(() => store.hashKV(2)).code).toBe('ErrCompacted');
-    expect(codeOf(() => store.hashKV(9)).code).toBe('ErrFutureRev');
-    expect(await rejectCode(store.compact(3))).toEqual({ code: 'ErrCompacted', message: 'mvcc: required revision has been compacted' });
-    expect(await rejectCode(store.compact(2))).toMatchObject({ code: 'ErrCompacted' });
-    expect(await rejectCode(store.compact(6))).toEqual({ code: 'ErrFutureRev', message: 'mvcc: required revision is a future revision' });
+    expect(codeOf(() => store.hashKV(3)).code).toBe('ErrCompacted');
+    expect(codeOf(() => store.hashKV(10)).code).toBe('ErrFutureRev');
+    expect(await rejectCode(store.compact(4))).toEqual({ code: 'ErrCompacted', message: 'mvcc: required revision has been compacted' });
+    expect(await rejectCode(store.compact(3))).toMatchObject({ code: 'ErrCompacted' });
+    expect(await rejectCode(store.compact(7))).toEqual({ code: 'ErrFutureRev', message: 'mvcc: required revision is a future revision' });
     // Still usable after rejected compactions.
-    await store.compact(5);
-    expect(store.compactRevision).toBe(5);
+    await store.compact(6);
+    expect(store.compactRevision).toBe(6);
   });
 
   it('compacts: keeps what is visible at rev, physically deletes the rest', async () => {
     const { backend, store } = await fresh();
-    await put(store, 'a', 'a1'); // 1
-    await put(store, 'a', 'a2'); // 2
-    await put(store, 'b', 'b1'); // 3
-    await del(store, 'b'); // 4
-    await put(store, 'c', 'c1'); // 5
-    await put(store, 'a', 'a3'); // 6
-    await put(store, 'c', 'c2'); // 7
-    const at5 = store.range(k('a'), b(0), { revision: 5 });
+    await put(store, 'a', 'a1'); // 2
+    await put(store, 'a', 'a2'); // 3
+    await put(store, 'b', 'b1'); // 4
+    await del(store, 'b'); // 5
+    await put(store, 'c', 'c1'); // 6
+    await put(store, 'a', 'a3'); // 7
+    await put(store, 'c', 'c2'); // 8
     const at6 = store.range(k('a'), b(0), { revision: 6 });
+    const at7 = store.range(k('a'), b(0), { revision: 7 });
     expect(countBucket(backend, 'key')).toBe(7);
-    await store.compact(5);
-    // Kept: a@2 and c@5 (visible at 5), plus everything after 5.
+    await store.compact(6);
+    // Kept: a@3 and c@6 (visible at 6), plus everything after 6.
     expect(countBucket(backend, 'key')).toBe(4);
-    expect(store.range(k('a'), b(0), { revision: 5 })).toEqual(at5);
     expect(store.range(k('a'), b(0), { revision: 6 })).toEqual(at6);
-    expect(pairs(at5.kvs)).toEqual(['a=a2', 'c=c1']);
-    expect(get(store, 'a')).toMatchObject({ createRevision: 1, version: 3, value: k('a3') });
-    expect(codeOf(() => store.range(k('a'), b(0), { revision: 4 })).code).toBe('ErrCompacted');
+    expect(store.range(k('a'), b(0), { revision: 7 })).toEqual(at7);
+    expect(pairs(at6.kvs)).toEqual(['a=a2', 'c=c1']);
+    expect(get(store, 'a')).toMatchObject({ createRevision: 2, version: 3, value: k('a3') });
+    expect(codeOf(() => store.range(k('a'), b(0), { revision: 5 })).code).toBe('ErrCompacted');
     // A put after compaction still continues the key's generation.
     await put(store, 'a', 'a4');
-    expect(get(store, 'a')).toMatchObject({ createRevision: 1, version: 4 });
-    await store.compact(8);
+    expect(get(store, 'a')).toMatchObject({ createRevision: 2, version: 4 });
+    await store.compact(9);
     expect(countBucket(backend, 'key')).toBe(2);
     const v = backend.readTxn();
-    expect(v.get('meta', k('finishedCompactRev'))).toEqual(b(0, 0, 0, 0, 0, 0, 0, 8));
-    expect(v.get('meta', k('scheduledCompactRev'))).toEqual(b(0, 0, 0, 0, 0, 0, 0, 8));
+    expect(v.get('meta', k('finishedCompactRev'))).toEqual(b(0, 0, 0, 0, 0, 0, 0, 9));
+    expect(v.get('meta', k('scheduledCompactRev'))).toEqual(b(0, 0, 0, 0, 0, 0, 0, 9));
     v.release();
   });
 
@@ -271,12 +271,12 @@ describe('KvStore', () => {
       },
     });
     const s2 = await KvStore.open(counting);
-    await s2.compact(50);
+    await s2.compact(51);
     // schedule + 3 deletion pages (1000, 1000, 500) + finish.
     expect(batches).toBe(5);
     expect(countBucket(backend, 'key')).toBe(50);
-    expect(pairs(s2.range(k('key0'), k('key1'), { revision: 50 }).kvs)).toEqual(['key0=v49']);
-    expect(store.currentRevision).toBe(50);
+    expect(pairs(s2.range(k('key0'), k('key1'), { revision: 51 }).kvs)).toEqual(['key0=v49']);
+    expect(store.currentRevision).toBe(51);
   });
 
   it('leaves nothing behind when the write callback throws', async () => {
@@ -291,16 +291,16 @@ describe('KvStore', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    expect(store.currentRevision).toBe(1);
+    expect(store.currentRevision).toBe(2);
     expect(store.consistentIndex).toEqual(ci(1));
     expect(store.hashKV()).toEqual(hash);
     expect(await backend.hash()).toBe(backendHash);
     expect(pairs(store.range(k('a'), b(0)).kvs)).toEqual(['a=1']);
     // An async callback is refused before anything is written.
     expect((await rejectCode(store.write(ci(2), async (t) => t.put(k('c'), k('1'))))).code).toBe('ErrMvccInvalidArgument');
-    expect(store.currentRevision).toBe(1);
+    expect(store.currentRevision).toBe(2);
     // The queue continues after failures.
-    expect(await put(store, 'c', '1')).toBe(2);
+    expect(await put(store, 'c', '1')).toBe(3);
     // A transaction object is dead after its callback.
     let leaked: { put(key: Uint8Array, value: Uint8Array): void } | undefined;
     await store.write(ci(3), (t) => {
@@ -316,27 +316,27 @@ describe('KvStore', () => {
     await put(store, 'a', '2');
     await del(store, 'b');
     await put(store, 'c', '1');
-    await store.compact(3);
+    await store.compact(4);
     await del(store, 'c'); // the newest record is a tombstone
     const reopened = await KvStore.open(backend);
-    expect(reopened.currentRevision).toBe(6);
-    expect(reopened.compactRevision).toBe(3);
+    expect(reopened.currentRevision).toBe(7);
+    expect(reopened.compactRevision).toBe(4);
     expect(reopened.consistentIndex).toEqual(store.consistentIndex);
     expect(reopened.hashKV()).toEqual(store.hashKV());
-    for (const rev of [3, 4, 5, 6]) {
+    for (const rev of [4, 5, 6, 7]) {
       expect(reopened.range(k('a'), b(0), { revision: rev })).toEqual(store.range(k('a'), b(0), { revision: rev }));
     }
-    expect(get(reopened, 'a')).toMatchObject({ createRevision: 1, version: 2 });
+    expect(get(reopened, 'a')).toMatchObject({ createRevision: 2, version: 2 });
     // Compaction deletes everything; the revision must not go back on reopen.
-    await reopened.compact(6);
-    await reopened.write(ci(99), (t) => t.deleteRange(k('a')));
     await reopened.compact(7);
+    await reopened.write(ci(99), (t) => t.deleteRange(k('a')));
+    await reopened.compact(8);
     expect(countBucket(backend, 'key')).toBe(0);
     const again = await KvStore.open(backend);
-    expect(again.currentRevision).toBe(7);
-    expect(again.compactRevision).toBe(7);
-    expect(await put(again, 'a', 'new')).toBe(8);
-    expect(get(again, 'a')).toMatchObject({ createRevision: 8, version: 1 });
+    expect(again.currentRevision).toBe(8);
+    expect(again.compactRevision).toBe(8);
+    expect(await put(again, 'a', 'new')).toBe(9);
+    expect(get(again, 'a')).toMatchObject({ createRevision: 9, version: 1 });
   });
 
   it('finishes an interrupted compaction on open', async () => {
@@ -346,23 +346,23 @@ describe('KvStore', () => {
     await put(store, 'b', '1');
     await del(store, 'b');
     await put(store, 'a', '3');
-    // Simulate a crash after scheduling compaction at 4 and deleting only the first record.
+    // Simulate a crash after scheduling compaction at 5 and deleting only the first record.
     await backend.batch((t) => {
-      t.put('meta', k('scheduledCompactRev'), b(0, 0, 0, 0, 0, 0, 0, 4));
-      t.delete('key', encodeRevision({ main: 1, sub: 0 }));
+      t.put('meta', k('scheduledCompactRev'), b(0, 0, 0, 0, 0, 0, 0, 5));
+      t.delete('key', encodeRevision({ main: 2, sub: 0 }));
     });
     const reopened = await KvStore.open(backend);
-    expect(reopened.compactRevision).toBe(4);
-    expect(countBucket(backend, 'key')).toBe(2); // a@2 (visible at 4) and a@5
-    expect(pairs(reopened.range(k('a'), b(0), { revision: 4 }).kvs)).toEqual(['a=2']);
-    expect(get(reopened, 'a')).toMatchObject({ createRevision: 1, version: 3, value: k('3') });
+    expect(reopened.compactRevision).toBe(5);
+    expect(countBucket(backend, 'key')).toBe(2); // a@3 (visible at 5) and a@6
+    expect(pairs(reopened.range(k('a'), b(0), { revision: 5 }).kvs)).toEqual(['a=2']);
+    expect(get(reopened, 'a')).toMatchObject({ createRevision: 2, version: 3, value: k('3') });
   });
 
   it('hashKV agrees for equal histories and differs for divergent ones', async () => {
     const one = await fresh();
     const two = await fresh();
     // Empty store: only the compact revision (a u64 0) is hashed.
-    expect(one.store.hashKV()).toEqual({ hash: crc32(new Uint8Array(8)), compactRevision: 0, revision: 0 });
+    expect(one.store.hashKV()).toEqual({ hash: crc32(new Uint8Array(8)), compactRevision: 0, revision: 1 });
     for (const s of [one.store, two.store]) {
       await put(s, 'a', '1');
       await put(s, 'b', '1');
@@ -370,17 +370,17 @@ describe('KvStore', () => {
       await put(s, 'c', '1');
     }
     expect(one.store.hashKV()).toEqual(two.store.hashKV());
-    expect(one.store.hashKV(2)).toEqual(two.store.hashKV(2));
-    expect(one.store.hashKV().revision).toBe(4);
-    await one.store.compact(2);
-    await two.store.compact(2);
+    expect(one.store.hashKV(3)).toEqual(two.store.hashKV(3));
+    expect(one.store.hashKV().revision).toBe(5);
+    await one.store.compact(3);
+    await two.store.compact(3);
     expect(one.store.hashKV()).toEqual(two.store.hashKV());
-    expect(one.store.hashKV().compactRevision).toBe(2);
+    expect(one.store.hashKV().compactRevision).toBe(3);
     await put(one.store, 'd', 'x');
     await put(two.store, 'd', 'y');
     expect(one.store.hashKV().hash).not.toBe(two.store.hashKV().hash);
-    // The divergence is above revision 4, so the hash up to 4 still agrees.
-    expect(one.store.hashKV(4)).toEqual(two.store.hashKV(4));
+    // The divergence is above revision 5, so the hash up to 5 still agrees.
+    expect(one.store.hashKV(5)).toEqual(two.store.hashKV(5));
   });
 
   describe('on LMDB', () => {
@@ -395,10 +395,10 @@ describe('KvStore', () => {
         t.put(k('a'), k('2'));
       });
       await del(store, 'a');
-      await store.compact(2);
+      await store.compact(3);
       await store.write(ci(20, 4), () => undefined);
       const hash = store.hashKV();
-      const at2 = store.range(k('a'), b(0), { revision: 2 });
+      const at3 = store.range(k('a'), b(0), { revision: 3 });
       const now = store.range(k('a'), b(0));
       await first.close();
 
@@ -406,13 +406,13 @@ describe('KvStore', () => {
       try {
         const again = await KvStore.open(second);
         expect(again.consistentIndex).toEqual(ci(20, 4));
-        expect(again.currentRevision).toBe(3);
-        expect(again.compactRevision).toBe(2);
+        expect(again.currentRevision).toBe(4);
+        expect(again.compactRevision).toBe(3);
         expect(again.hashKV()).toEqual(hash);
-        expect(again.range(k('a'), b(0), { revision: 2 })).toEqual(at2);
+        expect(again.range(k('a'), b(0), { revision: 3 })).toEqual(at3);
         expect(again.range(k('a'), b(0))).toEqual(now);
-        expect(pairs(at2.kvs)).toEqual(['a=2', 'b=1']);
-        expect(get(again, 'b')).toMatchObject({ lease: 5, createRevision: 2 });
+        expect(pairs(at3.kvs)).toEqual(['a=2', 'b=1']);
+        expect(get(again, 'b')).toMatchObject({ lease: 5, createRevision: 3 });
       } finally {
         await second.close();
       }
@@ -424,8 +424,8 @@ describe('KvStore', () => {
       const random = rng(seed);
       const { backend, store } = await fresh();
       const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
-      // model[rev] = the full state (key -> kv) after revision rev.
-      const model: Map<string, KeyValue>[] = [new Map()];
+      // model[rev] = the full state (key -> kv) after revision rev; the store starts empty at revision 1.
+      const model: Map<string, KeyValue>[] = [new Map(), new Map()];
       let index = 0;
       for (let step = 0; step < 150; step++) {
         if (random() < 0.08 && store.currentRevision > store.compactRevision) {

@@ -29,16 +29,16 @@ describe('WatchHub: basics', () => {
     await write((t) => t.put(k('x'), k('0')));
     const c = client(hub);
     const created = c.stream.create({ key: k('a') });
-    expect(created).toEqual({ watchId: 0, created: true, events: [], revision: 1 });
+    expect(created).toEqual({ watchId: 0, created: true, events: [], revision: 2 });
     await write((t) => t.put(k('a'), k('1')));
     await write((t) => t.put(k('b'), k('1')));
     await write((t) => t.deleteRange(k('a')));
     expect(c.got).toEqual([
       created,
-      expect.objectContaining({ watchId: 0, revision: 2 }),
-      expect.objectContaining({ watchId: 0, revision: 4 }),
+      expect.objectContaining({ watchId: 0, revision: 3 }),
+      expect.objectContaining({ watchId: 0, revision: 5 }),
     ]);
-    expect(eventsOf(c, 0)).toEqual(['put a@2=1', 'delete a@4']);
+    expect(eventsOf(c, 0)).toEqual(['put a@3=1', 'delete a@5']);
   });
 
   it('matches prefix and from-key ranges; refuses an empty range as etcd does', async () => {
@@ -54,9 +54,9 @@ describe('WatchHub: basics', () => {
       t.put(k('a'), k('2'));
       t.put(k('c'), k('3'));
     });
-    expect(eventsOf(c, prefix)).toEqual(['put a/1@1=1']);
-    expect(eventsOf(c, from)).toEqual(['put c@1=3']);
-    expect(eventsOf(c, everything)).toEqual(['put a/1@1=1', 'put a@1=2', 'put c@1=3']);
+    expect(eventsOf(c, prefix)).toEqual(['put a/1@2=1']);
+    expect(eventsOf(c, from)).toEqual(['put c@2=3']);
+    expect(eventsOf(c, everything)).toEqual(['put a/1@2=1', 'put a@2=2', 'put c@2=3']);
     // One response per watcher per revision: a transaction is never split.
     expect(c.got.filter((r) => r.watchId === everything && r.events.length > 0)).toHaveLength(1);
   });
@@ -71,11 +71,11 @@ describe('WatchHub: basics', () => {
     await write((t) => t.put(k('a'), k('1')));
     await write((t) => t.put(k('a'), k('2')));
     await write((t) => t.deleteRange(k('a')));
-    expect(eventsOf(c, noPut)).toEqual(['delete a@3']);
-    expect(eventsOf(c, noDel)).toEqual(['put a@1=1', 'put a@2=2']);
-    expect(eventsOf(c, prev)).toEqual(['put a@1=1', 'put a@2=2<1', 'delete a@3<2']);
+    expect(eventsOf(c, noPut)).toEqual(['delete a@4']);
+    expect(eventsOf(c, noDel)).toEqual(['put a@2=1', 'put a@3=2']);
+    expect(eventsOf(c, prev)).toEqual(['put a@2=1', 'put a@3=2<1', 'delete a@4<2']);
     // The write result carries prevKv, but a watch without prev_kv must not.
-    expect(eventsOf(c, plain)).toEqual(['put a@1=1', 'put a@2=2', 'delete a@3']);
+    expect(eventsOf(c, plain)).toEqual(['put a@2=1', 'put a@3=2', 'delete a@4']);
     // Filtered-out revisions send nothing at all.
     expect(c.got.filter((r) => r.watchId === noPut)).toHaveLength(2);
   });
@@ -91,10 +91,10 @@ describe('WatchHub: basics', () => {
     });
     await write((t) => t.deleteRange(k('a'), k('c')));
     const late = client(hub);
-    late.stream.create({ key: k('a'), rangeEnd: k('z'), prevKv: true, startRevision: 1 });
+    late.stream.create({ key: k('a'), rangeEnd: k('z'), prevKv: true, startRevision: 2 });
     drain(hub);
     expect(eventsOf(late, 0)).toEqual(eventsOf(live, 0));
-    expect(eventsOf(live, 0)).toEqual(['put a@1=1', 'put a@2=2<1', 'put b@2=1', 'delete a@3<2', 'delete b@3<1']);
+    expect(eventsOf(live, 0)).toEqual(['put a@2=1', 'put a@3=2<1', 'put b@3=1', 'delete a@4<2', 'delete b@4<1']);
   });
 });
 
@@ -124,9 +124,9 @@ describe('WatchHub: revisions', () => {
   it('waits for a future start revision', async () => {
     const { hub, write } = await setup();
     const c = client(hub);
-    c.stream.create({ key: k('a'), startRevision: 4 });
+    c.stream.create({ key: k('a'), startRevision: 5 });
     for (let i = 1; i <= 5; i++) await write((t) => t.put(k('a'), k(String(i))));
-    expect(eventsOf(c, 0)).toEqual(['put a@4=4', 'put a@5=5']);
+    expect(eventsOf(c, 0)).toEqual(['put a@5=4', 'put a@6=5']);
   });
 
   it('resumes from the last seen revision + 1 with nothing lost or repeated', async () => {
@@ -137,11 +137,11 @@ describe('WatchHub: revisions', () => {
     c.stream.close();
     for (let i = 4; i <= 6; i++) await write((t) => t.put(k('a'), k(String(i))));
     const d = client(hub);
-    d.stream.create({ key: k('a'), startRevision: 4 });
+    d.stream.create({ key: k('a'), startRevision: 5 });
     await write((t) => t.put(k('a'), k('7')));
     drain(hub);
     await write((t) => t.put(k('a'), k('8')));
-    expect([...eventsOf(c, 0), ...eventsOf(d, 0)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `put a@${String(i)}=${String(i)}`));
+    expect([...eventsOf(c, 0), ...eventsOf(d, 0)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `put a@${String(i + 1)}=${String(i)}`));
   });
 
   it('catches up in bounded steps that never split a revision', async () => {
@@ -153,12 +153,12 @@ describe('WatchHub: revisions', () => {
       });
     }
     const c = client(hub);
-    c.stream.create({ key: k('a'), rangeEnd: k('c'), startRevision: 1 });
+    c.stream.create({ key: k('a'), rangeEnd: k('c'), startRevision: 2 });
     expect(hub.syncUnsynced(3)).toBe(1);
     const first = c.got[1]!;
-    expect(show(first.events)).toEqual(['put a@1=1', 'put b@1=1']);
+    expect(show(first.events)).toEqual(['put a@2=1', 'put b@2=1']);
     // The header revision is the hub's current one, beyond the events of a catch-up batch.
-    expect(first.revision).toBe(10);
+    expect(first.revision).toBe(11);
     drain(hub, 3);
     const batches = c.got.filter((r) => r.events.length > 0);
     expect(batches.length).toBe(10);
@@ -176,8 +176,8 @@ describe('WatchHub: revisions', () => {
     await write((t) => t.put(k('a'), k('2')));
     expect(eventsOf(c, 0)).toEqual([]);
     drain(hub);
-    expect(eventsOf(c, 0)).toEqual(['put a@1=1', 'put a@2=2']);
-    expect(() => hub.notify(2, [])).toThrow(RangeError);
+    expect(eventsOf(c, 0)).toEqual(['put a@2=1', 'put a@3=2']);
+    expect(() => hub.notify(3, [])).toThrow(RangeError);
   });
 });
 
@@ -185,19 +185,19 @@ describe('WatchHub: compaction', () => {
   it('sends created, then a cancel with compactRevision for a compacted start revision', async () => {
     const { store, hub, write } = await setup();
     for (let i = 1; i <= 6; i++) await write((t) => t.put(k('a'), k(String(i))));
-    await store.compact(4);
+    await store.compact(5);
     const c = client(hub);
-    c.stream.create({ key: k('a'), startRevision: 2 });
-    c.stream.create({ key: k('a'), startRevision: 4 });
+    c.stream.create({ key: k('a'), startRevision: 3 });
     c.stream.create({ key: k('a'), startRevision: 5 });
+    c.stream.create({ key: k('a'), startRevision: 6 });
     drain(hub);
     expect(c.got.slice(3, 5)).toEqual([
-      { watchId: 0, canceled: true, compactRevision: 4, events: [], revision: 0 },
+      { watchId: 0, canceled: true, compactRevision: 5, events: [], revision: 0 },
       // etcd would serve a start at exactly the compact revision; ours cannot do so completely
       // and points the client at compact + 1 instead.
-      { watchId: 1, canceled: true, compactRevision: 5, events: [], revision: 0 },
+      { watchId: 1, canceled: true, compactRevision: 6, events: [], revision: 0 },
     ]);
-    expect(eventsOf(c, 2)).toEqual(['put a@5=5', 'put a@6=6']);
+    expect(eventsOf(c, 2)).toEqual(['put a@6=5', 'put a@7=6']);
     expect(c.stream.size).toBe(1);
   });
 
@@ -208,12 +208,12 @@ describe('WatchHub: compaction', () => {
     c.accept = false;
     for (let i = 1; i <= 6; i++) await write((t) => t.put(k('a'), k(String(i))));
     expect(hub.unsyncedCount).toBe(1);
-    await store.compact(5);
+    await store.compact(6);
     c.accept = true;
     c.stream.resume();
     drain(hub);
-    expect(c.got[c.got.length - 1]).toMatchObject({ watchId: 0, canceled: true, compactRevision: 5 });
-    expect(eventsOf(c, 0)).toEqual(['put a@1=1', 'put a@2=2', 'put a@3=3']);
+    expect(c.got[c.got.length - 1]).toMatchObject({ watchId: 0, canceled: true, compactRevision: 6 });
+    expect(eventsOf(c, 0)).toEqual(['put a@2=1', 'put a@3=2', 'put a@4=3']);
   });
 });
 
@@ -278,7 +278,7 @@ describe('WatchHub: progress', () => {
     c.stream.create({ key: k('a') });
     await write((t) => t.put(k('b'), k('1')));
     c.stream.requestProgress();
-    expect(c.got[c.got.length - 1]).toEqual({ watchId: -1, events: [], revision: 1 });
+    expect(c.got[c.got.length - 1]).toEqual({ watchId: -1, events: [], revision: 2 });
   });
 
   it('defers progress until every watcher is synced, after the catch-up events', async () => {
@@ -286,7 +286,7 @@ describe('WatchHub: progress', () => {
     for (let i = 1; i <= 5; i++) await write((t) => t.put(k('a'), k(String(i))));
     const c = client(hub);
     c.stream.create({ key: k('a') });
-    c.stream.create({ key: k('a'), startRevision: 1 });
+    c.stream.create({ key: k('a'), startRevision: 2 });
     c.stream.requestProgress();
     c.stream.requestProgress(); // coalesced
     expect(c.got.filter((r) => r.watchId === -1)).toEqual([]);
@@ -294,7 +294,7 @@ describe('WatchHub: progress', () => {
     expect(c.got.filter((r) => r.watchId === -1)).toEqual([]);
     drain(hub, 2);
     const progress = c.got.findIndex((r) => r.watchId === -1);
-    expect(c.got.filter((r) => r.watchId === -1)).toEqual([{ watchId: -1, events: [], revision: 5 }]);
+    expect(c.got.filter((r) => r.watchId === -1)).toEqual([{ watchId: -1, events: [], revision: 6 }]);
     // Every event the progress vouches for came before it.
     expect(c.got.slice(0, progress).flatMap((r) => show(r.events))).toHaveLength(5);
   });
@@ -303,7 +303,7 @@ describe('WatchHub: progress', () => {
     const { hub, write } = await setup();
     await write((t) => t.put(k('a'), k('1')));
     const c = client(hub, { unsyncedProgress: 'drop' });
-    c.stream.create({ key: k('a'), startRevision: 1 });
+    c.stream.create({ key: k('a'), startRevision: 2 });
     c.stream.requestProgress();
     drain(hub);
     expect(c.got.filter((r) => r.watchId === -1)).toEqual([]);
@@ -317,18 +317,18 @@ describe('WatchHub: progress', () => {
     const c = client(hub);
     const notify = c.stream.create({ key: k('a'), progressNotify: true }).watchId;
     const quiet = c.stream.create({ key: k('a') }).watchId;
-    const behind = c.stream.create({ key: k('a'), progressNotify: true, startRevision: 1 }).watchId;
+    const behind = c.stream.create({ key: k('a'), progressNotify: true, startRevision: 2 }).watchId;
     hub.progressTick();
     const ticks = (): WatchResponse[] => c.got.filter((r) => r.events.length === 0 && r.created !== true);
-    expect(ticks()).toEqual([{ watchId: notify, events: [], revision: 1 }]);
+    expect(ticks()).toEqual([{ watchId: notify, events: [], revision: 2 }]);
     await write((t) => t.put(k('a'), k('2')));
     drain(hub);
     hub.progressTick(); // both got events since the last tick: elided
     expect(ticks()).toHaveLength(1);
     hub.progressTick();
     expect(ticks().slice(1)).toEqual([
-      { watchId: notify, events: [], revision: 2 },
-      { watchId: behind, events: [], revision: 2 },
+      { watchId: notify, events: [], revision: 3 },
+      { watchId: behind, events: [], revision: 3 },
     ]);
     expect(ticks().some((r) => r.watchId === quiet)).toBe(false);
   });
