@@ -88,7 +88,8 @@ export function parseServerFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new FlagError((e as Error).message);
   }
   const get = (flag: FlagName): string => {
-    const fromEnv = env[`ETCD_${flag.toUpperCase().replace(/-/g, '_')}`];
+    // etcd ignores an empty variable.
+    const fromEnv = env[`ETCD_${flag.toUpperCase().replace(/-/g, '_')}`] || undefined;
     return values[flag] ?? fromEnv ?? STRING_FLAGS[flag];
   };
   const int = (flag: FlagName, min: number): number => {

@@ -29,7 +29,7 @@ export function checkDeleteRequest(r: DeleteRangeRequest): void {
   if (r.key.length === 0) throw new EtcdError(ETCD_ERRORS.ErrGRPCEmptyKey);
 }
 
-/** The op-count limit at every level, each op's own checks, then the duplicate-key rule per branch. */
+/** The op-count limit (shared with nested txns), compare keys, each op's own checks, then the duplicate-key rule per branch. */
 export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
   checkTxnOps(r, maxTxnOps);
   checkIntervals(r.success);
@@ -37,10 +37,11 @@ export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
 }
 
 function checkTxnOps(r: TxnRequest, maxTxnOps: number): void {
-  if (Math.max(r.compare.length, r.success.length, r.failure.length) > maxTxnOps) {
-    throw new EtcdError(ETCD_ERRORS.ErrGRPCTooManyOps);
-  }
-  for (const op of [...r.success, ...r.failure]) checkRequestOp(op, maxTxnOps);
+  const ops = Math.max(r.compare.length, r.success.length, r.failure.length);
+  if (ops > maxTxnOps) throw new EtcdError(ETCD_ERRORS.ErrGRPCTooManyOps);
+  for (const c of r.compare) if (c.key.length === 0) throw new EtcdError(ETCD_ERRORS.ErrGRPCEmptyKey);
+  // A nested txn draws on what its parent left of the budget, as in etcd.
+  for (const op of [...r.success, ...r.failure]) checkRequestOp(op, maxTxnOps - ops);
 }
 
 function checkRequestOp(op: RequestOp, maxTxnOps: number): void {

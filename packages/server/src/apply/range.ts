@@ -3,8 +3,9 @@
  * filters, `more` and `count`.
  *
  * etcd's rules, kept exactly because clients page with them:
- * - when sorting or filtering, everything in the range is fetched, then sorted/filtered, then
- *   cut to `limit`; otherwise `limit + 1` are fetched so `more` is known;
+ * - when a sort order is given (not NONE) or a revision filter is set, everything in the range is
+ *   fetched, then filtered/sorted, then cut to `limit`; otherwise `limit + 1` are fetched so
+ *   `more` is known (so a target other than KEY with order NONE sorts only those, as etcd does);
  * - `count` is the number of keys in the range at the revision, before the revision filters;
  * - a sort target other than KEY with order NONE sorts ascending (the store's natural order is
  *   by key, so only KEY+NONE can skip sorting);

@@ -77,9 +77,11 @@ function normalizeUrl(raw: string, flag: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ClusterConfigError(`${flag}: "${raw}" must use http or https`);
   }
-  if (url.port === '') throw new ClusterConfigError(`${flag}: "${raw}" needs an explicit port`);
+  // URL drops a scheme's default port (":80" for http), so look at what was written.
+  const port = url.port !== '' ? url.port : /^[a-z]+:\/\/[^/]*:(\d+)\/?$/i.exec(raw)?.[1];
+  if (port === undefined) throw new ClusterConfigError(`${flag}: "${raw}" needs an explicit port`);
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
     throw new ClusterConfigError(`${flag}: "${raw}" must not have a path`);
   }
-  return `${url.protocol}//${url.host}`;
+  return `${url.protocol}//${url.hostname}:${port}`;
 }
