@@ -18,6 +18,8 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 export class ClientServer {
   private readonly grpcServer: grpc.Server;
   private readonly forwarder: LeaderForwarder;
+  /** Closers of live watch streams, run on shutdown. */
+  private readonly openStreams = new Set<() => void>();
   readonly ports: number[] = [];
 
   constructor(member: EtcdServer) {
@@ -30,7 +32,7 @@ export class ClientServer {
     });
     const lease = leaseService(member, this.forwarder);
     this.grpcServer.addService(proto.serviceDefinition('KV'), kvService(member));
-    this.grpcServer.addService(proto.serviceDefinition('Watch'), watchService(member));
+    this.grpcServer.addService(proto.serviceDefinition('Watch'), watchService(member, this.openStreams));
     this.grpcServer.addService(proto.serviceDefinition('Lease'), lease);
     this.grpcServer.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
     this.grpcServer.addService(proto.serviceDefinition('Maintenance'), maintenanceService(member) as grpc.UntypedServiceImplementation);
@@ -56,6 +58,7 @@ export class ClientServer {
 
   async close(): Promise<void> {
     this.forwarder.close();
+    for (const stop of [...this.openStreams]) stop();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.grpcServer.forceShutdown();

@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { proto } from '@kvfleet/core';
+import { ETCD_ERRORS, proto } from '@kvfleet/core';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { WatchResponse } from '../watch/watch-messages.js';
 import type { WatchStream } from '../watch/watch-stream.js';
@@ -14,13 +14,17 @@ import { eventToWire } from './wire.js';
 const FILTER_NOPUT = 0;
 const FILTER_NODELETE = 1;
 
-export function watchService(server: EtcdServer): proto.ServiceHandlers<'Watch'> {
-  return { Watch: (call) => serveWatch(server, call) };
+/**
+ * `openStreams` collects a closer per live stream, so shutting down ends them at once (clients
+ * see etcd's "server stopped" and move to another member) instead of waiting for them.
+ */
+export function watchService(server: EtcdServer, openStreams: Set<() => void>): proto.ServiceHandlers<'Watch'> {
+  return { Watch: (call) => serveWatch(server, call, openStreams) };
 }
 
 type WatchCall = grpc.ServerDuplexStream<proto.WatchRequest, proto.WatchResponse>;
 
-function serveWatch(server: EtcdServer, call: WatchCall): void {
+function serveWatch(server: EtcdServer, call: WatchCall, openStreams: Set<() => void>): void {
   /** Watches that asked for fragmentation: their big responses are split. */
   const fragmenting = new Set<number>();
   let stream: WatchStream | undefined;
@@ -50,9 +54,12 @@ function serveWatch(server: EtcdServer, call: WatchCall): void {
     end({ code: status.UNAVAILABLE, details: 'etcdserver: member restored from a snapshot, retry the watch' });
   });
 
+  const stop = (): void => end({ code: status.UNAVAILABLE, details: ETCD_ERRORS.ErrGRPCStopped.message });
+  openStreams.add(stop);
   const end = (error?: Partial<grpc.StatusObject>): void => {
     if (ended) return;
     ended = true;
+    openStreams.delete(stop);
     unsubscribe();
     stream?.close();
     stream = undefined;
