@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { serverCommand } from './server-command.js';
+import { upCommand } from './up-command.js';
 
 const USAGE = `kvfleet — an etcd-compatible hybrid cluster (Raft members + read-optimized proxies)
 
@@ -8,18 +10,20 @@ Usage: kvfleet <command> [options]
 
 Commands:
   server          Run a Raft member (etcd's flags; kvfleet server --help)
+  up              Run a local 3-member cluster in this terminal (npm start)
   help            Show this help
 
 Options:
   -h, --help      Show this help
   -v, --version   Print the version
 
-Proxy, local-cluster and tooling commands arrive with their issues; see README.md.
+Proxy and tooling commands arrive with their issues; see README.md.
 `;
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'server') return serverCommand(argv.slice(1));
+  if (argv[0] === 'up') return upCommand(argv.slice(1), fileURLToPath(new URL('../bin/kvfleet.js', import.meta.url)));
   let parsed;
   try {
     parsed = parseArgs({

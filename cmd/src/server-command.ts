@@ -40,14 +40,16 @@ export async function serverCommand(argv: string[]): Promise<number> {
   }
   const running = await etcdserver.startMember(config);
   await new Promise<void>((resolve) => {
+    let received = false;
+    // Later signals are ignored while stopping (Ctrl-C under `kvfleet up` delivers SIGINT from
+    // the terminal and SIGTERM from the parent): the first one starts a clean stop.
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (received) return;
+      received = true;
       config.logger.info('received signal, shutting down', { signal });
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
       resolve();
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, onSignal);
   });
   await running.stop();
   config.logger.info('stopped');
