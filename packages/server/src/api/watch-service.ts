@@ -27,12 +27,10 @@ type WatchCall = grpc.ServerDuplexStream<proto.WatchRequest, proto.WatchResponse
 function serveWatch(server: EtcdServer, call: WatchCall, openStreams: Set<() => void>): void {
   /** Watches that asked for fragmentation: their big responses are split. */
   const fragmenting = new Set<number>();
-  let stream: WatchStream | undefined;
   let ended = false;
 
   const write = (r: WatchResponse): boolean => {
-    const header = { ...server.header(r.revision), revision: r.revision };
-    const base: proto.WatchResponse = { header, watchId: r.watchId };
+    const base: proto.WatchResponse = { header: server.header(r.revision), watchId: r.watchId };
     if (r.created === true) base.created = true;
     if (r.canceled === true) base.canceled = true;
     if (r.cancelReason !== undefined) base.cancelReason = r.cancelReason;
@@ -47,8 +45,7 @@ function serveWatch(server: EtcdServer, call: WatchCall, openStreams: Set<() => 
     return ok;
   };
 
-  const open = (): WatchStream => server.hub.openStream(write);
-  stream = open();
+  let stream: WatchStream | undefined = server.hub.openStream(write);
   const unsubscribe = server.onStateReplaced(() => {
     // The store was replaced by a snapshot from the leader; clients resume from their last revision.
     end({ code: status.UNAVAILABLE, details: 'etcdserver: member restored from a snapshot, retry the watch' });
