@@ -60,7 +60,8 @@ function serveWatch(server: EtcdServer, call: WatchCall, openStreams: Set<() => 
     unsubscribe();
     stream?.close();
     stream = undefined;
-    if (error !== undefined) call.destroy(Object.assign(new Error(error.details), error));
+    // grpc-js sends an 'error' event's code and details as the call's status.
+    if (error !== undefined) call.emit('error', Object.assign(new Error(error.details), error));
     else call.end();
   };
 
@@ -95,7 +96,7 @@ function serveWatch(server: EtcdServer, call: WatchCall, openStreams: Set<() => 
       end({ code: status.INVALID_ARGUMENT, details: e instanceof Error ? e.message : String(e) });
     }
   });
-  call.on('end', () => end());
+  // A client that half-closes keeps its watches, as in etcd: the stream ends when the call does.
   call.on('error', () => end());
   call.on('cancelled', () => end());
 }

@@ -25,7 +25,8 @@ export function txnToWire(header: ResponseHeaderFields | { revision: number }, r
 function responseOpToWire(header: { revision: number }, op: ResponseOp): proto.ResponseOp {
   if ('responseRange' in op) {
     const r = op.responseRange;
-    return { responseRange: { header, kvs: r.kvs, more: r.more, count: r.count } };
+    // etcd: a range inside a txn reports the revision it read at (before the txn's own writes, if it came first).
+    return { responseRange: { header: { revision: r.revision ?? header.revision }, kvs: r.kvs, more: r.more, count: r.count } };
   }
   if ('responsePut' in op) {
     const p = op.responsePut;

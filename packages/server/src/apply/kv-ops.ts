@@ -74,7 +74,12 @@ export function applyTxn(ctx: OpContext, req: TxnRequest): TxnResult {
 }
 
 function applyOp(ctx: OpContext, reader: RangeReader, op: RequestOp): ResponseOp {
-  if ('requestRange' in op) return { responseRange: executeRange(reader, op.requestRange) };
+  if ('requestRange' in op) {
+    const result = executeRange(reader, op.requestRange);
+    // etcd reports the revision the range read at: before the txn's writes if it came first.
+    const { revision } = ctx.txn.range(op.requestRange.key, undefined, { countOnly: true });
+    return { responseRange: { ...result, revision } };
+  }
   if ('requestPut' in op) return { responsePut: applyPut(ctx, op.requestPut) };
   if ('requestDeleteRange' in op) return { responseDeleteRange: applyDeleteRange(ctx, op.requestDeleteRange) };
   return { responseTxn: applyTxn(ctx, op.requestTxn) };

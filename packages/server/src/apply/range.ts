@@ -21,7 +21,7 @@ export interface RangeReader {
     key: Uint8Array,
     end: Uint8Array | undefined,
     options: { revision?: number; limit?: number; countOnly?: boolean; keysOnly?: boolean },
-  ): { kvs: KeyValue[]; count: number; more: boolean };
+  ): { kvs: KeyValue[]; count: number; more: boolean; revision?: number };
 }
 
 /** Runs `req` against `reader`; errors (compacted, future revision) propagate from the reader. */

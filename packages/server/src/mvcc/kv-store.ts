@@ -29,6 +29,7 @@ import {
   META_CONSISTENT_INDEX,
   META_CONSISTENT_TERM,
   META_FINISHED_COMPACT_REV,
+  META_REPLAYABLE_COMPACT_REV,
   META_SCHEDULED_COMPACT_REV,
   decodeU64,
   encodeU64,
@@ -161,6 +162,11 @@ export class KvStore {
   /** etcd starts an empty store at revision 1; the first change is revision 2. */
   private current = 1;
   private compacted = 0;
+  /**
+   * True when the compaction at {@link compacted} kept every record with that main revision,
+   * so history can be read from it (see {@link runCompaction}); true for a never compacted store.
+   */
+  private compactedReplayable = true;
   private consistent: ConsistentIndex = { consistentIndex: 0, consistentTerm: 0 };
   /** Tail of the queue of writes and compactions. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -176,6 +182,7 @@ export class KvStore {
     const view = backend.readTxn();
     let scheduled: number;
     let finished: number;
+    let replayable: number;
     try {
       store.consistent = {
         consistentIndex: decodeU64(view.get(META_BUCKET, META_CONSISTENT_INDEX), 'consistentIndex'),
@@ -183,6 +190,7 @@ export class KvStore {
       };
       scheduled = decodeU64(view.get(META_BUCKET, META_SCHEDULED_COMPACT_REV), 'scheduledCompactRev');
       finished = decodeU64(view.get(META_BUCKET, META_FINISHED_COMPACT_REV), 'finishedCompactRev');
+      replayable = decodeU64(view.get(META_BUCKET, META_REPLAYABLE_COMPACT_REV), 'replayableCompactRev');
       for (const { rev, tombstone, kv } of scanRecords(view, undefined, undefined)) {
         if (tombstone) {
           // A partly finished compaction deletes in revision order and may leave a tombstone
@@ -198,11 +206,14 @@ export class KvStore {
       view.release();
     }
     store.compacted = Math.max(finished, scheduled);
+    // Decided before the compaction deleted anything (runCompaction) and stored beside
+    // scheduledCompactRev: a resumed compaction may already have deleted what it looked at.
+    store.compactedReplayable = store.compacted === 0 || replayable === store.compacted;
     // Compaction may have deleted the newest records (a deleted key's tombstone), so the last
     // record can be below the compaction revision; revisions never go backwards.
     if (store.current < store.compacted) store.current = store.compacted;
     if (scheduled > finished) {
-      await store.runCompaction(scheduled);
+      await store.runCompaction(scheduled, store.compactedReplayable);
     } else if (finished > 0) {
       store.index.compact(finished);
     }
@@ -217,6 +228,15 @@ export class KvStore {
   /** The revision of the last compaction (scheduled or finished); reads below it fail. */
   get compactRevision(): number {
     return this.compacted;
+  }
+
+  /**
+   * The oldest revision {@link history} can start from: the compact revision when its
+   * compaction kept every change made at that revision (no delete there, as etcd serves it),
+   * else compact revision + 1. At least 1.
+   */
+  get firstHistoryRevision(): number {
+    return Math.max(1, this.compactedReplayable ? this.compacted : this.compacted + 1);
   }
 
   /** The Raft index/term of the last applied write. */
@@ -267,7 +287,7 @@ export class KvStore {
       checkRevisionNumber(rev);
       if (rev <= this.compacted) throw new MvccError('ErrCompacted');
       if (rev > this.current) throw new MvccError('ErrFutureRev');
-      await this.runCompaction(rev);
+      await this.runCompaction(rev, this.keepsWholeRevision(rev));
     });
   }
 
@@ -305,9 +325,12 @@ export class KvStore {
    * transaction whole); a first revision larger than the limit comes whole anyway, so a caller
    * always makes progress.
    *
-   * Throws `ErrCompacted` if `fromRev <= compactRevision`. etcd still serves a watch from
-   * exactly its compact revision because etcd's compaction keeps a tombstone at that revision;
-   * ours drops it (key-index.ts rule 1), so history from there could silently miss deletes.
+   * Throws `ErrCompacted` if `fromRev < compactRevision`, and if `fromRev === compactRevision`
+   * unless that compaction kept every change at it ({@link firstHistoryRevision}). etcd serves a
+   * watch from exactly its compact revision because etcd's compaction keeps a tombstone at that
+   * revision; ours drops it (key-index.ts rule 1), so history from there is served only when
+   * revision C deleted nothing (see {@link runCompaction}), never with a silently missing delete.
+   * Events at the compact revision carry no prevKv (revision C - 1 is compacted), as in etcd.
    * Throws `ErrFutureRev` if `toRev` is above the current revision.
    */
   history(fromRev: number, toRev: number, options: HistoryOptions = {}): HistoryResult {
@@ -316,7 +339,7 @@ export class KvStore {
     const limit = checkLimit(options.limit);
     if (fromRev < 1) throw new MvccError('ErrMvccInvalidArgument', 'history starts at revision 1 or later');
     if (toRev > this.current) throw new MvccError('ErrFutureRev');
-    if (fromRev <= this.compacted) throw new MvccError('ErrCompacted');
+    if (fromRev < this.firstHistoryRevision) throw new MvccError('ErrCompacted');
     const events: KvEvent[] = [];
     if (fromRev > toRev) return { events, lastRevision: toRev };
     const view = this.backend.readTxn();
@@ -436,10 +459,17 @@ export class KvStore {
   /**
    * The compaction proper, also used by `open` to finish an interrupted one. The scheduled
    * revision is made durable first, so a crash in the middle is resumed on the next open.
+   * `replayable` ({@link keepsWholeRevision}, decided before anything is deleted) goes into the
+   * same batch, so a resumed compaction, whose first pass may already have deleted a tombstone
+   * at `rev`, keeps the answer of the original one.
    */
-  private async runCompaction(rev: number): Promise<void> {
-    await this.backend.batch((b) => b.put(META_BUCKET, META_SCHEDULED_COMPACT_REV, encodeU64(rev)));
+  private async runCompaction(rev: number, replayable: boolean): Promise<void> {
+    await this.backend.batch((b) => {
+      b.put(META_BUCKET, META_SCHEDULED_COMPACT_REV, encodeU64(rev));
+      b.put(META_BUCKET, META_REPLAYABLE_COMPACT_REV, encodeU64(replayable ? rev : 0));
+    });
     this.compacted = rev;
+    this.compactedReplayable = replayable;
     const keep = this.index.compact(rev);
     const lt = encodeRevision({ main: rev + 1, sub: 0 });
     let gte: Uint8Array | undefined;
@@ -456,6 +486,44 @@ export class KvStore {
       gte = next;
     }
     await this.backend.batch((b) => b.put(META_BUCKET, META_FINISHED_COMPACT_REV, encodeU64(rev)));
+  }
+
+  /**
+   * Whether compaction at `rev` keeps every record with main revision `rev`, so that history
+   * from `rev` itself stays complete: true iff revision `rev` holds no tombstone and changes
+   * no key twice. Must run before that compaction deletes anything.
+   *
+   * Proof, by key-index.ts's compaction rules. Take a record (k, rev.s).
+   * - If it is a put and the last change of k in revision `rev`, it is kept: every other change
+   *   of k with main <= rev is older than it. Its generation's tombstone, if any, comes after it
+   *   and so has main > rev, so rule 1 does not drop that generation, while every older
+   *   generation ended with an older tombstone (main <= rev) and is dropped: it is the first
+   *   remaining generation, and in it the record is the largest revision with main <= rev,
+   *   which rule 2 keeps.
+   * - A tombstone at `rev` is dropped (rule 1), and so is a put followed in the same revision by
+   *   another change of k (rule 1 if that change is a tombstone, else rule 2 keeps the later put).
+   * Compaction deletes nothing above `rev`, earlier compactions deleted nothing above theirs
+   * (below `rev`), and writes only add records above the current revision; until the next
+   * compaction replaces this answer, bucket `key` therefore holds every change made at `rev`
+   * and after, which is exactly what history from `rev` reads. etcd keeps the tombstone where
+   * rule 1 drops it; that case (the only one the API can produce: it refuses a txn changing a
+   * key twice, as etcd does) answers false and history then starts at `rev` + 1.
+   */
+  private keepsWholeRevision(rev: number): boolean {
+    const view = this.backend.readTxn();
+    try {
+      const seen = new Set<string>();
+      const gte = encodeRevision({ main: rev, sub: 0 });
+      const lt = encodeRevision({ main: rev + 1, sub: 0 });
+      for (const { tombstone, kv } of scanRecords(view, gte, lt)) {
+        const h = hexOf(kv.key);
+        if (tombstone || seen.has(h)) return false;
+        seen.add(h);
+      }
+      return true;
+    } finally {
+      view.release();
+    }
   }
 }
 

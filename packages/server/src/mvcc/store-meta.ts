@@ -17,6 +17,13 @@ export const META_CONSISTENT_TERM = ascii.encode('consistentTerm');
 export const META_FINISHED_COMPACT_REV = ascii.encode('finishedCompactRev');
 /** Revision of the last compaction started; ahead of finishedCompactRev while one runs (or was cut short by a crash). */
 export const META_SCHEDULED_COMPACT_REV = ascii.encode('scheduledCompactRev');
+/**
+ * Equal to scheduledCompactRev (and written in the same batch) when that compaction keeps every
+ * record with main revision exactly the compaction revision, so history can still be read from
+ * that revision itself (KvStore.history). Any other value, or none (stores written before this
+ * entry existed), means the compaction dropped a change there and history starts one later.
+ */
+export const META_REPLAYABLE_COMPACT_REV = ascii.encode('replayableCompactRev');
 
 const TWO_POW_32 = 2 ** 32;
 

@@ -97,12 +97,14 @@ export class WatchHub {
    * Moves unsynced watchers forward: reads at most about `maxEvents` changes (whole
    * revisions) from the store's history, from the oldest revision one of them needs, and
    * sends each its part; watchers reaching the hub's revision become synced. A watcher whose
-   * next revision is compacted is canceled with compactRevision set. Watchers of full streams
-   * wait. Returns how many watchers are still unsynced.
+   * next revision is compacted is canceled with compactRevision set; one at exactly the compact
+   * revision is served when the store's history starts there (KvStore.firstHistoryRevision).
+   * Watchers of full streams wait. Returns how many watchers are still unsynced.
    */
   syncUnsynced(maxEvents = DEFAULT_SYNC_EVENTS): number {
     if (this.unsynced.size === 0) return 0;
     const compacted = this.store.compactRevision;
+    const first = this.store.firstHistoryRevision;
     const touched = new Set<WatchStream>();
     const ready: Watcher[] = [];
     const readyIndex = new WatcherIndex<Watcher>();
@@ -112,7 +114,7 @@ export class WatchHub {
       touched.add(w.stream);
       if (w.minRev > this.rev) {
         this.markSynced(w);
-      } else if (w.minRev <= compacted) {
+      } else if (w.minRev < first) {
         this.cancelCompacted(w, compacted);
       } else {
         ready.push(w);
@@ -189,8 +191,9 @@ export class WatchHub {
 
   /**
    * etcd cancels a watcher whose next revision is below the compact revision and reports
-   * that revision. Ours also cancels at exactly the compact revision (see KvStore.history),
-   * and then reports compact + 1 so a client resuming from compactRevision is served.
+   * that revision. Ours also cancels at exactly the compact revision when that compaction
+   * dropped a change made at it (a delete; see KvStore.history), and then reports compact + 1
+   * so a client resuming from compactRevision is served; otherwise it replays from there, as etcd.
    */
   private cancelCompacted(w: Watcher, compacted: number): void {
     const compactRevision = w.minRev < compacted ? compacted : compacted + 1;

@@ -338,14 +338,16 @@ describe('applyTxn', () => {
     );
     expect(w.revision).toBe(6);
     const r = w.result.responses;
-    expect(r[0]).toEqual({ responseRange: { kvs: [], more: false, count: 0 } });
+    // A read before the txn's first write reports the revision before it, as etcd does.
+    expect(r[0]).toEqual({ responseRange: { kvs: [], more: false, count: 0, revision: 5 } });
+    expect(rangeOf(r[2]).revision).toBe(6);
     const seen = rangeOf(r[2]).kvs;
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ key: k('d'), value: k('vd'), createRevision: 6, modRevision: 6, version: 1 });
     expect(r[3]).toEqual({ responseDeleteRange: { deleted: 1, prevKvs: [] } });
     expect(keys(rangeOf(r[4]).kvs)).toEqual(['a', 'c', 'd']);
     expect(putOf(r[5]).prevKv).toMatchObject({ value: k('va'), version: 1 });
-    expect(r[6]).toEqual({ responseRange: { kvs: [], more: false, count: 3 } });
+    expect(r[6]).toEqual({ responseRange: { kvs: [], more: false, count: 3, revision: 6 } });
     expect(get('a')).toMatchObject({ value: k('va2'), modRevision: 6, version: 2 });
     expect(get('b')).toBeUndefined();
   });

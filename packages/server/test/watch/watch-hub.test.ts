@@ -191,14 +191,58 @@ describe('WatchHub: compaction', () => {
     c.stream.create({ key: k('a'), startRevision: 5 });
     c.stream.create({ key: k('a'), startRevision: 6 });
     drain(hub);
-    expect(c.got.slice(3, 5)).toEqual([
-      { watchId: 0, canceled: true, compactRevision: 5, events: [], revision: 0 },
-      // etcd would serve a start at exactly the compact revision; ours cannot do so completely
-      // and points the client at compact + 1 instead.
-      { watchId: 1, canceled: true, compactRevision: 6, events: [], revision: 0 },
-    ]);
+    expect(c.got.slice(3, 4)).toEqual([{ watchId: 0, canceled: true, compactRevision: 5, events: [], revision: 0 }]);
+    // Revision 5 was a put, kept by compaction: a start at exactly 5 replays from it, as etcd.
+    expect(eventsOf(c, 1)).toEqual(['put a@5=4', 'put a@6=5', 'put a@7=6']);
     expect(eventsOf(c, 2)).toEqual(['put a@6=5', 'put a@7=6']);
+    expect(c.got.filter((r) => r.canceled === true).length).toBe(1);
+    expect(c.stream.size).toBe(2);
+  });
+
+  it('cancels a start at exactly the compact revision when that revision deleted a key', async () => {
+    const { store, hub, write } = await setup();
+    await write((t) => t.put(k('a'), k('1'))); // 2
+    await write((t) => t.put(k('b'), k('1'))); // 3
+    await write((t) => {
+      t.put(k('a'), k('2'));
+      t.deleteRange(k('b'));
+    }); // 4
+    await write((t) => t.put(k('a'), k('3'))); // 5
+    await store.compact(4);
+    const c = client(hub);
+    c.stream.create({ key: k('a'), rangeEnd: k('c'), startRevision: 3 });
+    c.stream.create({ key: k('a'), rangeEnd: k('c'), startRevision: 4 });
+    // Watching only "a", revision 4's delete of "b" would not matter, but the hub cannot tell
+    // which keys the dropped change touched, so it cancels any start at 4.
+    c.stream.create({ key: k('a'), startRevision: 4 });
+    c.stream.create({ key: k('a'), rangeEnd: k('c'), startRevision: 5 });
+    drain(hub);
+    expect(c.got.filter((r) => r.canceled === true)).toEqual([
+      { watchId: 0, canceled: true, compactRevision: 4, events: [], revision: 0 },
+      // The delete of b at 4 is compacted away: replaying from 4 would miss it, so the client is
+      // pointed at compact + 1 (etcd would replay it; docs/compatibility.md).
+      { watchId: 1, canceled: true, compactRevision: 5, events: [], revision: 0 },
+      { watchId: 2, canceled: true, compactRevision: 5, events: [], revision: 0 },
+    ]);
+    expect(eventsOf(c, 3)).toEqual(['put a@5=3']);
     expect(c.stream.size).toBe(1);
+  });
+
+  it('replays from exactly the compact revision a watcher that fell behind to it', async () => {
+    const { store, hub, write } = await setup();
+    const c = client(hub, { maxQueuedResponses: 2 });
+    c.stream.create({ key: k('a') });
+    c.accept = false;
+    for (let i = 1; i <= 6; i++) await write((t) => t.put(k('a'), k(String(i))));
+    // a@2..a@4 were handed out before the queue filled: the watcher waits at revision 5
+    // (see the previous case, where compaction at 6 cancels it after a@4).
+    expect(hub.unsyncedCount).toBe(1);
+    await store.compact(5);
+    c.accept = true;
+    c.stream.resume();
+    drain(hub);
+    expect(c.got.some((r) => r.canceled === true)).toBe(false);
+    expect(eventsOf(c, 0)).toEqual(['put a@2=1', 'put a@3=2', 'put a@4=3', 'put a@5=4', 'put a@6=5', 'put a@7=6']);
   });
 
   it('cancels a watcher that fell behind past a compaction', async () => {
