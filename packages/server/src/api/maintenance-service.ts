@@ -1,26 +1,42 @@
-/** etcd's Maintenance service: member status and hashes (alarms, snapshots, defrag arrive with the maintenance issue). */
+/**
+ * etcd's Maintenance service: status, hashes, alarms (through Raft), defragmentation, the
+ * backend snapshot stream and leader transfer. Downgrade is not served (UNIMPLEMENTED).
+ */
+import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
+import { normalizeAlarm } from '../apply/normalize.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { unary } from './grpc-errors.js';
+import type { AlarmMember } from '../maintenance/alarm-store.js';
+import { defragmentBackend } from '../maintenance/defragment.js';
+import { moveLeader } from '../maintenance/move-leader.js';
+import { snapshotMessages } from '../maintenance/snapshot-stream.js';
+import { toServiceError, unary } from './grpc-errors.js';
 
 /** The etcd API version kvfleet speaks; clients use it to decide which features to use. */
 export const API_VERSION = '3.5.0';
+
+type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 
 export function maintenanceService(server: EtcdServer): Partial<proto.ServiceHandlers<'Maintenance'>> {
   return {
     Status: unary(async () => {
       const sizes = server.backendSizes;
+      const leader = server.leaderId;
+      const errors: string[] = [];
+      // etcd reports a missing leader, then each alarm in protobuf text form.
+      if (leader === 0) errors.push('etcdserver: no leader');
+      errors.push(...server.alarms.statusErrors());
       return {
         header: server.header(),
         version: API_VERSION,
         dbSize: sizes.size,
-        leader: server.leaderId,
+        leader,
         raftIndex: server.raftIndex,
         raftTerm: server.raftTerm,
         raftAppliedIndex: server.appliedIndex,
-        errors: [],
+        errors,
         dbSizeInUse: sizes.inUse,
-        isLearner: false,
+        isLearner: server.isLearner,
       };
     }),
 
@@ -29,6 +45,74 @@ export function maintenanceService(server: EtcdServer): Partial<proto.ServiceHan
       return { header: server.header(h.revision), hash: h.hash, compactRevision: h.compactRevision };
     }),
 
-    Alarm: unary(async () => ({ header: server.header(), alarms: [] })),
+    Hash: unary(async () => {
+      const revision = server.kv.currentRevision;
+      const hash = await server.maintenanceBackend().hash();
+      return { header: server.header(revision), hash };
+    }),
+
+    // As etcd, every action (GET included) goes through Raft, so the answer is linearizable.
+    Alarm: unary(async (wire) => {
+      const out = await server.propose({ alarm: normalizeAlarm(wire) });
+      const alarms = (out.body as { alarms: AlarmMember[] }).alarms;
+      return { header: server.header(out.revision), alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm as proto.AlarmType })) };
+    }),
+
+    Defragment: unary(async () => {
+      server.config.logger.info('starting defragment');
+      await defragmentBackend(server.maintenanceBackend());
+      server.config.logger.info('finished defragment', { dbSize: server.backendSizes.size });
+      // etcd 3.4 answers with an empty response (no header).
+      return {};
+    }),
+
+    Snapshot: (call: SnapshotCall) => {
+      void streamSnapshot(server, call);
+    },
+
+    MoveLeader: unary(async (wire, call) => {
+      const target = proto.int64ToNumber(wire.targetID, 'targetID');
+      const clientDeadline = deadlineMs(call.getDeadline());
+      await moveLeader(server, target, Math.min(clientDeadline, Date.now() + server.requestTimeoutMs));
+      return { header: server.header() };
+    }),
   };
+}
+
+function deadlineMs(deadline: grpc.Deadline): number {
+  if (deadline instanceof Date) return deadline.getTime();
+  return Number.isFinite(deadline) ? deadline : Infinity;
+}
+
+/** Sends the snapshot with backpressure; stops reading the backend when the client goes away. */
+async function streamSnapshot(server: EtcdServer, call: SnapshotCall): Promise<void> {
+  let gone = false;
+  const onGone = (): void => {
+    gone = true;
+  };
+  call.on('cancelled', onGone);
+  call.on('error', onGone);
+  const messages = snapshotMessages(server.maintenanceBackend());
+  try {
+    for await (const m of messages) {
+      if (gone) break;
+      if (!call.write({ header: server.header(), remainingBytes: m.remainingBytes, blob: m.blob })) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            call.off('drain', done);
+            call.off('cancelled', done);
+            resolve();
+          };
+          call.on('drain', done);
+          call.on('cancelled', done);
+        });
+      }
+    }
+    if (!gone) call.end();
+  } catch (e) {
+    server.config.logger.warn('snapshot stream failed', { error: String(e) });
+    if (!gone) call.emit('error', Object.assign(new Error(e instanceof Error ? e.message : String(e)), toServiceError(e)));
+  } finally {
+    await messages.return(undefined);
+  }
 }

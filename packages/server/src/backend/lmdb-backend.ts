@@ -27,6 +27,8 @@
  * still commits what it wrote (checked on lmdb 3.5.6), a child transaction is aborted, so
  * each batch stays all-or-nothing while sharing the group's single fsync.
  */
+import { existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { open, type RootDatabase, type Transaction } from 'lmdb';
 import {
   checkBucket,
@@ -171,7 +173,11 @@ class LmdbReadView extends LmdbReader implements ReadView {
 class LmdbWriteTxn extends LmdbReader implements WriteTxn {
   open = true;
 
-  constructor(env: RootDatabase<Uint8Array, Uint8Array>) {
+  constructor(
+    env: RootDatabase<Uint8Array, Uint8Array>,
+    /** Keys written while a defragmentation copies the store (see LmdbBackend.defragment). */
+    private readonly dirty: DirtyKeys | undefined,
+  ) {
     super(env, undefined);
   }
 
@@ -180,14 +186,18 @@ class LmdbWriteTxn extends LmdbReader implements WriteTxn {
     const prefix = prefixOf(checkBucket(bucket));
     checkKey(key);
     checkValue(value);
-    this.env.putSync(composeKey(prefix, key), value);
+    const stored = composeKey(prefix, key);
+    this.dirty?.add(stored);
+    this.env.putSync(stored, value);
   }
 
   delete(bucket: string, key: Uint8Array): void {
     this.check();
     const prefix = prefixOf(checkBucket(bucket));
     checkKey(key);
-    this.env.removeSync(composeKey(prefix, key));
+    const stored = composeKey(prefix, key);
+    this.dirty?.add(stored);
+    this.env.removeSync(stored);
   }
 
   protected override check(): void {
@@ -195,9 +205,85 @@ class LmdbWriteTxn extends LmdbReader implements WriteTxn {
   }
 }
 
+/** Stored keys changed since a defragmentation's copy began; past the bound the copy is redone with writes paused. */
+class DirtyKeys {
+  readonly keys = new Map<string, Buffer>();
+  overflow = false;
+
+  add(stored: Buffer): void {
+    if (this.overflow) return;
+    if (this.keys.size >= MAX_DIRTY_KEYS) {
+      this.overflow = true;
+      this.keys.clear();
+      return;
+    }
+    this.keys.set(stored.toString('latin1'), stored);
+  }
+}
+
+/** Keys written during a defragmentation's copy that are replayed onto the copy; more and the copy is redone. */
+const MAX_DIRTY_KEYS = 100_000;
+/** A finished defragmentation copy carries this file until it has replaced the store. */
+const DEFRAG_READY_FILE = 'defrag-complete';
+
+function openEnv(path: string, noSubdir?: boolean): RootDatabase<Uint8Array, Uint8Array> {
+  return open<Uint8Array, Uint8Array>({
+    path,
+    // lmdb-js guesses from a file extension; a defragmentation copy is always a directory.
+    ...(noSubdir === undefined ? {} : { noSubdir }),
+    keyEncoding: 'binary',
+    encoding: 'binary',
+    overlappingSync: false,
+    noSync: false,
+    noMetaSync: false,
+    useWritemap: false,
+    cache: false,
+    compression: false,
+  });
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Finishes or cleans up after a defragmentation cut short by a crash (see defragment): if the
+ * store's directory is missing, a completed copy beside it is the store; leftovers go.
+ */
+function recoverDefragment(path: string): void {
+  const parent = dirname(path);
+  if (!existsSync(parent)) return;
+  const prefix = `${basename(path)}-`;
+  const siblings = readdirSync(parent).filter((n) => n.startsWith(`${prefix}defrag-`) || n.startsWith(`${prefix}old-`));
+  if (!existsSync(path)) {
+    const ready = siblings.find((n) => n.startsWith(`${prefix}defrag-`) && existsSync(join(parent, n, DEFRAG_READY_FILE)));
+    if (ready !== undefined) {
+      renameSync(join(parent, ready), path);
+      fsyncPath(parent);
+    }
+  }
+  for (const n of siblings) {
+    if (existsSync(join(parent, n))) rmSync(join(parent, n), { recursive: true, force: true });
+  }
+  rmSync(join(path, DEFRAG_READY_FILE), { force: true });
+}
+
 export class LmdbBackend implements Backend {
   readonly kind = 'lmdb' as const;
-  private readonly views = new Set<LmdbReadView>();
+  private views = new Set<LmdbReadView>();
+  private dirty: DirtyKeys | undefined;
+  /** Batches wait on this while a defragmentation swaps the store. */
+  private writeGate: Promise<void> | undefined;
+  private defragmenting: Promise<void> | undefined;
+  /** Environments replaced by a defragmentation, closed once their last view is released. */
+  private readonly retired = new Set<Promise<void>>();
+  private readonly retiredViews = new Set<Set<LmdbReadView>>();
+  private defragCount = 0;
   /** Batches and restore steps not yet settled; close() waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private writing = false;
@@ -206,31 +292,23 @@ export class LmdbBackend implements Backend {
 
   private constructor(
     readonly path: string,
-    private readonly env: RootDatabase<Uint8Array, Uint8Array>,
+    private env: RootDatabase<Uint8Array, Uint8Array>,
   ) {}
 
   /** Opens (creating if needed) the environment in `options.path`. */
   static open(options: LmdbBackendOptions): LmdbBackend {
-    const env = open<Uint8Array, Uint8Array>({
-      path: options.path,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      overlappingSync: false,
-      noSync: false,
-      noMetaSync: false,
-      useWritemap: false,
-      cache: false,
-      compression: false,
-    });
-    return new LmdbBackend(options.path, env);
+    recoverDefragment(options.path);
+    return new LmdbBackend(options.path, openEnv(options.path));
   }
 
   /** See Backend.readTxn: an LMDB read transaction, released by the view's release(). */
   readTxn(): ReadView {
     this.checkOpen();
     if (this.writing) throw new BackendError('ErrBackendBusy', 'read view opened inside a batch callback');
-    const view = new LmdbReadView(this.env, this.env.useReadTransaction(), (v) => this.views.delete(v));
-    this.views.add(view);
+    // The set of the environment the view reads; a defragmentation may replace both meanwhile.
+    const views = this.views;
+    const view = new LmdbReadView(this.env, this.env.useReadTransaction(), (v) => views.delete(v));
+    views.add(view);
     return view;
   }
 
@@ -239,8 +317,13 @@ export class LmdbBackend implements Backend {
     this.checkOpen();
     if (this.writing) throw new BackendError('ErrBackendInvalidArgument', 'batch started inside a batch');
     if (this.restoring) throw new BackendError('ErrBackendBusy', 'restore in progress');
+    if (this.writeGate !== undefined) {
+      // A defragmentation is swapping the store: wait, in call order, then commit to the new one.
+      const gate = this.writeGate;
+      return this.track(gate.then(() => this.batch(fn)));
+    }
     const committed = this.env.childTransaction(() => {
-      const txn = new LmdbWriteTxn(this.env);
+      const txn = new LmdbWriteTxn(this.env, this.dirty);
       this.writing = true;
       try {
         const result = fn(txn);
@@ -290,6 +373,8 @@ export class LmdbBackend implements Backend {
    */
   async restore(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<RestoreResult> {
     this.checkOpen();
+    // Writes of a restore bypass batches, so a defragmentation must not copy meanwhile.
+    await this.defragmenting?.catch(() => undefined);
     if (this.writing || this.restoring) throw new BackendError('ErrBackendBusy', 'a batch or restore is in progress');
     if (this.inFlight.size > 0) throw new BackendError('ErrBackendBusy', 'batches are still committing');
     const probe = this.readTxn();
@@ -327,9 +412,117 @@ export class LmdbBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.defragmenting?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     for (const v of [...this.views]) v.release();
+    for (const views of this.retiredViews) for (const v of [...views]) v.release();
     await this.env.close();
+    await Promise.allSettled([...this.retired]);
+  }
+
+  /**
+   * Returns the free pages to the file system by replacing the store with a compacted copy,
+   * without stopping reads and stopping writes only briefly:
+   *
+   * 1. LMDB copies the store compacted (mdb_env_copy2 with MDB_CP_COMPACT, in a read
+   *    transaction on another thread) into `<path>-defrag-N`, while batches go on committing;
+   *    the keys they write are recorded.
+   * 2. Writes pause (new batches wait) and committing ones finish. The recorded keys are
+   *    copied from the store onto the copy — or, if more than MAX_DIRTY_KEYS were written,
+   *    the copy is redone now. The copy is marked complete and synced.
+   * 3. Directories are swapped: `<path>` becomes `<path>-old-N`, the copy becomes `<path>`
+   *    (open files follow a rename, so both environments keep working), and new reads and the
+   *    waiting writes go to the copy. A crash between the two renames leaves no `<path>`:
+   *    open() then takes the complete copy, which holds the same data.
+   * 4. The old environment is closed once its last read view (a snapshot being streamed) is
+   *    released, and its directory removed.
+   */
+  defragment(): Promise<void> {
+    this.checkOpen();
+    if (this.defragmenting !== undefined) return this.defragmenting;
+    const run = this.runDefragment().finally(() => {
+      this.defragmenting = undefined;
+    });
+    this.defragmenting = run;
+    return run;
+  }
+
+  private async runDefragment(): Promise<void> {
+    if (this.restoring) throw new BackendError('ErrBackendBusy', 'restore in progress');
+    if (extname(this.path) !== '') throw new BackendError('ErrBackendInvalidArgument', 'defragment needs a store kept in a directory');
+    const parent = dirname(this.path);
+    const copyPath = join(parent, `${basename(this.path)}-defrag-${String(process.pid)}-${String(++this.defragCount)}`);
+    rmSync(copyPath, { recursive: true, force: true });
+    mkdirSync(copyPath, { recursive: true });
+    const dirty = new DirtyKeys();
+    this.dirty = dirty;
+    let releaseGate: () => void = () => undefined;
+    try {
+      await this.env.backup(copyPath, true);
+      this.writeGate = new Promise<void>((resolve) => {
+        releaseGate = resolve;
+      });
+      // Batches already handed to LMDB commit to the old store (and are recorded); the copy must include them.
+      const committing = [...this.inFlight];
+      await Promise.allSettled(committing);
+      await this.env.flushed;
+      if (dirty.overflow) {
+        rmSync(copyPath, { recursive: true, force: true });
+        mkdirSync(copyPath, { recursive: true });
+        await this.env.backup(copyPath, true);
+      }
+      const copy = openEnv(copyPath, false);
+      try {
+        if (!dirty.overflow && dirty.keys.size > 0) {
+          const txn = this.env.useReadTransaction();
+          try {
+            await copy.transaction(() => {
+              for (const stored of dirty.keys.values()) {
+                const value = this.env.get(stored, { transaction: txn });
+                if (value === undefined || value === null) copy.removeSync(stored);
+                else copy.putSync(stored, value);
+              }
+            });
+          } finally {
+            txn.done();
+          }
+        }
+        await copy.flushed;
+        writeFileSync(join(copyPath, DEFRAG_READY_FILE), '');
+        fsyncPath(copyPath);
+      } catch (e) {
+        await copy.close();
+        throw e;
+      }
+      const oldPath = join(parent, `${basename(this.path)}-old-${String(process.pid)}-${String(this.defragCount)}`);
+      renameSync(this.path, oldPath);
+      renameSync(copyPath, this.path);
+      fsyncPath(parent);
+      rmSync(join(this.path, DEFRAG_READY_FILE), { force: true });
+      this.retire(this.env, this.views, oldPath);
+      this.env = copy;
+      this.views = new Set();
+    } catch (e) {
+      rmSync(copyPath, { recursive: true, force: true });
+      throw e;
+    } finally {
+      this.dirty = undefined;
+      this.writeGate = undefined;
+      releaseGate();
+    }
+  }
+
+  /** Closes a replaced environment once none of its views is open, then deletes its files. */
+  private retire(env: RootDatabase<Uint8Array, Uint8Array>, views: Set<LmdbReadView>, dir: string): void {
+    this.retiredViews.add(views);
+    const done = (async () => {
+      while (views.size > 0) await new Promise((r) => setTimeout(r, 50));
+      this.retiredViews.delete(views);
+      await env.close();
+      rmSync(dir, { recursive: true, force: true });
+    })();
+    const tracked = done.catch(() => undefined).finally(() => this.retired.delete(tracked));
+    this.retired.add(tracked);
   }
 
   private stats(): LmdbStats {

@@ -1,0 +1,31 @@
+/**
+ * Maintenance.MoveLeader as etcd serves it: only the leader accepts it (ErrGRPCNotLeader), the
+ * target must be a voting member (ErrGRPCBadLeaderTransferee), then Raft's leader transfer
+ * runs and the call waits, checking every heartbeat, until the target leads or the deadline
+ * passes (etcd's ErrTimeoutLeaderTransfer).
+ */
+import { EtcdError, ETCD_ERRORS, GrpcCode } from '@kvfleet/core';
+import type { EtcdServer } from '../etcdserver/etcd-server.js';
+
+/** etcd's v3rpc ErrGRPCTimeoutLeaderTransfer (not in the shared catalogue yet). */
+export const ERR_TIMEOUT_LEADER_TRANSFER = Object.freeze({
+  name: 'ErrGRPCTimeoutLeaderTransfer',
+  message: 'etcdserver: request timed out, leader transfer took too long',
+  code: GrpcCode.UNAVAILABLE,
+  codeName: 'UNAVAILABLE' as const,
+  clientMapped: true,
+});
+
+export async function moveLeader(server: EtcdServer, target: number, deadline: number): Promise<void> {
+  if (!server.isLeader) throw new EtcdError(ETCD_ERRORS.ErrGRPCNotLeader);
+  const member = server.memberList().find((m) => m.id === target);
+  if (member === undefined || member.isLearner) throw new EtcdError(ETCD_ERRORS.ErrGRPCBadLeaderTransferee);
+  server.config.logger.info('leadership transfer starting', { to: target.toString(16) });
+  server.transferLeadership(target);
+  const interval = server.config.heartbeatIntervalMs;
+  while (server.leaderId !== target) {
+    if (Date.now() + interval > deadline) throw new EtcdError(ERR_TIMEOUT_LEADER_TRANSFER);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  server.config.logger.info('leadership transfer finished', { to: target.toString(16) });
+}
