@@ -19,9 +19,15 @@ function hashToId(parts: readonly string[]): number {
   return id === 0 ? 1 : id;
 }
 
-/** The id of the member advertising `peerUrls` in the cluster named by `token`. */
-export function memberIdFor(peerUrls: readonly string[], token: string): number {
-  return hashToId([...[...peerUrls].sort(), token]);
+/**
+ * The id of the member advertising `peerUrls` in the cluster named by `token`. A member added
+ * later (MemberAdd) also hashes the time in whole seconds, as etcd does, so a member removed
+ * and added again with the same URLs gets a new id.
+ */
+export function memberIdFor(peerUrls: readonly string[], token: string, nowSeconds?: number): number {
+  const parts = [...[...peerUrls].sort(), token];
+  if (nowSeconds !== undefined) parts.push(String(Math.floor(nowSeconds)));
+  return hashToId(parts);
 }
 
 /** The id of the cluster founded by `memberIds`. */

@@ -9,6 +9,7 @@ import { ConfChangeType, type ConfChange, type ConfState } from './types.js';
  *  AddNode     learner → voter (promotion), or a new voter
  *  AddLearner  new learner; a voter cannot be demoted this way
  *  RemoveNode  voter or learner leaves; removing the last voter is refused
+ *  UpdateNode  nothing changes for Raft (the application updates the member's URLs)
  */
 export function applyConfChange(cs: ConfState, cc: ConfChange): ConfState {
   const voters = new Set(cs.voters);
@@ -27,28 +28,56 @@ export function applyConfChange(cs: ConfState, cc: ConfChange): ConfState {
       learners.delete(cc.nodeId);
       if (voters.size === 0) throw new RaftError('ErrInvalidConfig', 'removing the last voter');
       break;
+    case ConfChangeType.UpdateNode:
+      break;
   }
   const sort = (s: Set<number>) => [...s].sort((a, b) => a - b);
   return { voters: sort(voters), learners: sort(learners) };
 }
 
-/** Entry data for a ConfChange: 1 byte type, 8 bytes node id (big-endian). */
+const HEADER_BYTES = 9;
+const CONTEXT_LENGTH_BYTES = 4;
+
+/**
+ * Entry data for a ConfChange: 1 byte type, 8 bytes node id (big-endian), then, only when
+ * there is a context, its length (4 bytes, big-endian) and its bytes. A change without a
+ * context is the original 9-byte form, so entries written before contexts existed still decode.
+ */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const b = new Uint8Array(9);
+  const context = cc.context;
+  const hasContext = context !== undefined && context.length > 0;
+  const b = new Uint8Array(HEADER_BYTES + (hasContext ? CONTEXT_LENGTH_BYTES + context.length : 0));
   const v = new DataView(b.buffer);
   v.setUint8(0, cc.type);
   v.setBigUint64(1, BigInt(cc.nodeId));
+  if (hasContext) {
+    v.setUint32(HEADER_BYTES, context.length);
+    b.set(context, HEADER_BYTES + CONTEXT_LENGTH_BYTES);
+  }
   return b;
 }
 
 export function decodeConfChange(data: Uint8Array): ConfChange {
-  if (data.length !== 9) throw new RaftError('ErrInvalidConfig', `conf change of ${data.length} bytes`);
+  if (data.length !== HEADER_BYTES && data.length < HEADER_BYTES + CONTEXT_LENGTH_BYTES) {
+    throw new RaftError('ErrInvalidConfig', `conf change of ${data.length} bytes`);
+  }
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const type = v.getUint8(0);
-  if (type !== ConfChangeType.AddNode && type !== ConfChangeType.RemoveNode && type !== ConfChangeType.AddLearner) {
+  if (
+    type !== ConfChangeType.AddNode &&
+    type !== ConfChangeType.RemoveNode &&
+    type !== ConfChangeType.AddLearner &&
+    type !== ConfChangeType.UpdateNode
+  ) {
     throw new RaftError('ErrInvalidConfig', `conf change type ${type}`);
   }
   const nodeId = v.getBigUint64(1);
   if (nodeId > BigInt(Number.MAX_SAFE_INTEGER)) throw new RaftError('ErrInvalidConfig', `node id ${nodeId} beyond 2^53`);
-  return { type, nodeId: Number(nodeId) };
+  if (data.length === HEADER_BYTES) return { type, nodeId: Number(nodeId) };
+  const length = v.getUint32(HEADER_BYTES);
+  if (length === 0 || data.length !== HEADER_BYTES + CONTEXT_LENGTH_BYTES + length) {
+    throw new RaftError('ErrInvalidConfig', `conf change context of ${length} bytes in ${data.length} bytes`);
+  }
+  const context = data.slice(HEADER_BYTES + CONTEXT_LENGTH_BYTES);
+  return { type, nodeId: Number(nodeId), context };
 }

@@ -96,6 +96,8 @@ export const EMPTY_SNAPSHOT: Snapshot = {
 export enum ConfChangeType {
   AddNode = 0,
   RemoveNode = 1,
+  /** etcd's UpdateNode: changes only the application's view of a member (its URLs); a no-op for Raft. */
+  UpdateNode = 2,
   AddLearner = 3,
 }
 
@@ -103,6 +105,8 @@ export enum ConfChangeType {
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly nodeId: number;
+  /** Opaque to Raft: what the application needs to apply the change (etcd's ConfChange.Context). */
+  readonly context?: Uint8Array;
 }
 
 export enum StateType {

@@ -97,11 +97,52 @@ describe('encodeConfChange / decodeConfChange', () => {
   });
 
   it('rejects an unknown type byte', () => {
-    // 2 is unused (etcd's UpdateNode is not supported), as is anything above 3.
-    for (const t of [2, 4, 255]) {
+    for (const t of [4, 5, 255]) {
       const b = encodeConfChange({ type: ConfChangeType.AddNode, nodeId: 1 });
       b[0] = t;
       expectInvalid(() => decodeConfChange(b));
     }
+  });
+
+  it('decodes UpdateNode (type 2)', () => {
+    expect(decodeConfChange(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 9))).toEqual({ type: ConfChangeType.UpdateNode, nodeId: 9 });
+  });
+});
+
+describe('conf change context', () => {
+  const context = new TextEncoder().encode('{"name":"n4"}');
+
+  it('round-trips a context after a 4-byte length', () => {
+    const b = encodeConfChange({ type: ConfChangeType.AddLearner, nodeId: 0x0102, context });
+    expect(b.length).toBe(9 + 4 + context.length);
+    expect([...b.subarray(0, 13)]).toEqual([3, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, context.length]);
+    expect(decodeConfChange(b)).toEqual({ type: ConfChangeType.AddLearner, nodeId: 0x0102, context });
+  });
+
+  it('keeps an empty context in the old 9-byte form', () => {
+    const b = encodeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 5, context: new Uint8Array(0) });
+    expect(b.length).toBe(9);
+    expect(decodeConfChange(b)).toEqual({ type: ConfChangeType.RemoveNode, nodeId: 5 });
+  });
+
+  it('decodes a context from a view into a larger buffer', () => {
+    const inner = encodeConfChange({ type: ConfChangeType.UpdateNode, nodeId: 7, context });
+    const big = new Uint8Array(inner.length + 10);
+    big.set(inner, 5);
+    expect(decodeConfChange(big.subarray(5, 5 + inner.length))).toEqual({ type: ConfChangeType.UpdateNode, nodeId: 7, context });
+  });
+
+  it('rejects a length that does not match the bytes', () => {
+    const b = encodeConfChange({ type: ConfChangeType.AddNode, nodeId: 1, context });
+    expectInvalid(() => decodeConfChange(b.subarray(0, b.length - 1)));
+    const longer = new Uint8Array(b.length + 1);
+    longer.set(b);
+    expectInvalid(() => decodeConfChange(longer));
+    const zero = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0);
+    expectInvalid(() => decodeConfChange(zero));
+  });
+
+  it('leaves Raft\'s verdict unchanged: UpdateNode keeps the configuration', () => {
+    expect(applyConfChange(cs([1, 2], [3]), { type: ConfChangeType.UpdateNode, nodeId: 2, context })).toEqual(cs([1, 2], [3]));
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * What a member joining an existing cluster (`--initial-cluster-state existing`) learns from
+ * the members already running, as etcd does before it starts: the cluster id and the member
+ * list, in which MemberAdd already put this member under an id chosen by the cluster. Asked
+ * over the peer port, where members serve the Cluster service to each other.
+ */
+import { proto } from '@kvfleet/core';
+import type { MemberInfo } from '../member/cluster-config.js';
+
+export interface RemoteCluster {
+  readonly clusterId: number;
+  readonly members: MemberInfo[];
+}
+
+/** Asks each of `peerUrls` in turn; the first answer wins. Throws when none answers. */
+export async function fetchRemoteCluster(peerUrls: readonly string[], timeoutMs: number): Promise<RemoteCluster> {
+  const errors: string[] = [];
+  for (const url of peerUrls) {
+    try {
+      return await askMember(url, timeoutMs);
+    } catch (e) {
+      errors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  throw new Error(`could not retrieve cluster information from the given URLs (${errors.join('; ')})`);
+}
+
+/** The member list as the member at `peerUrl` has applied it. */
+export async function askMember(peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
+  const client = proto.createClient('Cluster', new URL(peerUrl).host);
+  try {
+    const res = await proto.unaryCall(client.MemberList.bind(client), { linearizable: false }, undefined, {
+      deadline: Date.now() + timeoutMs,
+    });
+    const members = (res.members ?? []).map((m) => ({
+      id: proto.int64ToNumber(m.ID, 'ID'),
+      name: m.name ?? '',
+      peerUrls: [...(m.peerURLs ?? [])],
+      clientUrls: [...(m.clientURLs ?? [])],
+      isLearner: m.isLearner === true,
+    }));
+    return { clusterId: proto.int64ToNumber(res.header?.clusterId, 'cluster_id'), members };
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * This member's entry in the remote list, found by its peer URLs (etcd matches the URLs given
+ * in `--initial-advertise-peer-urls` against the list). Undefined when it was not added.
+ */
+export function findSelf(members: readonly MemberInfo[], selfPeerUrls: readonly string[]): MemberInfo | undefined {
+  const wanted = [...selfPeerUrls].sort().join(',');
+  return members.find((m) => [...m.peerUrls].sort().join(',') === wanted);
+}
