@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { serverCommand } from './server-command.js';
+import { snapshotCommand } from './snapshot-command.js';
 import { upCommand } from './up-command.js';
 
 const USAGE = `kvfleet — an etcd-compatible hybrid cluster (Raft members + read-optimized proxies)
@@ -11,6 +12,7 @@ Usage: kvfleet <command> [options]
 Commands:
   server          Run a Raft member (etcd's flags; kvfleet server --help)
   up              Run a local 3-member cluster in this terminal (npm start)
+  snapshot        snapshot restore <file>: a new member data dir from a saved snapshot
   help            Show this help
 
 Options:
@@ -23,6 +25,7 @@ Proxy and tooling commands arrive with their issues; see README.md.
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'server') return serverCommand(argv.slice(1));
+  if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1));
   if (argv[0] === 'up') return upCommand(argv.slice(1), fileURLToPath(new URL('../bin/kvfleet.js', import.meta.url)));
   let parsed;
   try {

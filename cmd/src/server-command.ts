@@ -16,6 +16,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
       dataDir: flags.dataDir,
       listenClientUrls: member.parseUrlList(flags.listenClientUrls, '--listen-client-urls'),
       advertiseClientUrls: member.parseUrlList(flags.advertiseClientUrls, '--advertise-client-urls'),
+      listenMetricsUrls: flags.listenMetricsUrls === '' ? [] : member.parseUrlList(flags.listenMetricsUrls, '--listen-metrics-urls'),
       listenPeerUrls: member.parseUrlList(flags.listenPeerUrls, '--listen-peer-urls'),
       initialAdvertisePeerUrls: member.parseUrlList(flags.initialAdvertisePeerUrls, '--initial-advertise-peer-urls'),
       initialCluster: flags.initialCluster,

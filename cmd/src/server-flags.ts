@@ -11,6 +11,8 @@ export interface ServerFlags {
   readonly dataDir: string;
   readonly listenClientUrls: string;
   readonly advertiseClientUrls: string;
+  /** Empty when not given. */
+  readonly listenMetricsUrls: string;
   readonly listenPeerUrls: string;
   readonly initialAdvertisePeerUrls: string;
   readonly initialCluster: string;
@@ -32,6 +34,7 @@ const STRING_FLAGS = {
   'data-dir': '',
   'listen-client-urls': 'http://localhost:2379',
   'advertise-client-urls': 'http://localhost:2379',
+  'listen-metrics-urls': '',
   'listen-peer-urls': 'http://localhost:2380',
   'initial-advertise-peer-urls': 'http://localhost:2380',
   'initial-cluster': '',
@@ -61,6 +64,7 @@ Starts a Raft member. Flags are etcd's (also read from ETCD_* environment variab
   --data-dir                     data directory (default "<name>.etcd")
   --listen-client-urls           URLs to serve clients on (default http://localhost:2379)
   --advertise-client-urls        client URLs to advertise (default http://localhost:2379)
+  --listen-metrics-urls          more URLs serving /metrics and the health endpoints (http)
   --listen-peer-urls             URLs to serve peers on (default http://localhost:2380)
   --initial-advertise-peer-urls  peer URLs to advertise (default http://localhost:2380)
   --initial-cluster              founding members, name=peerURL,... (default <name>=<advertised peer URLs>)
@@ -119,6 +123,7 @@ export function parseServerFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     dataDir: get('data-dir') || `${name}.etcd`,
     listenClientUrls: get('listen-client-urls'),
     advertiseClientUrls: get('advertise-client-urls'),
+    listenMetricsUrls: get('listen-metrics-urls'),
     listenPeerUrls: get('listen-peer-urls'),
     initialAdvertisePeerUrls: peerUrls,
     initialCluster,

@@ -20,6 +20,7 @@ describe('parseServerFlags: defaults', () => {
       dataDir: 'default.etcd',
       listenClientUrls: 'http://localhost:2379',
       advertiseClientUrls: 'http://localhost:2379',
+      listenMetricsUrls: '',
       listenPeerUrls: 'http://localhost:2380',
       initialAdvertisePeerUrls: 'http://localhost:2380',
       initialCluster: 'default=http://localhost:2380',
@@ -35,6 +36,11 @@ describe('parseServerFlags: defaults', () => {
       backend: 'lmdb',
       logLevel: 'info',
     });
+  });
+
+  it('reads --listen-metrics-urls as etcd does, flag or ETCD_LISTEN_METRICS_URLS', () => {
+    expect(parse(['--listen-metrics-urls', 'http://127.0.0.1:2381']).listenMetricsUrls).toBe('http://127.0.0.1:2381');
+    expect(parseServerFlags([], { ETCD_LISTEN_METRICS_URLS: 'http://0.0.0.0:2381' }).listenMetricsUrls).toBe('http://0.0.0.0:2381');
   });
 
   it('the data dir defaults to <name>.etcd', () => {

@@ -9,3 +9,6 @@ export * as snap from './snap/index.js';
 export * as member from './member/index.js';
 export * as etcdserver from './etcdserver/index.js';
 export * as api from './api/index.js';
+export * as maintenance from './maintenance/index.js';
+export * as http from './http/index.js';
+export * as metrics from './metrics/index.js';

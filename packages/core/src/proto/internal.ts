@@ -27,6 +27,7 @@ export interface InternalRaftRequest {
     | 'leaseRevoke'
     | 'alarm'
     | 'leaseCheckpoint'
+    | 'memberAttributes'
     | undefined;
   range: RangeRequest | null;
   put: PutRequest | null;
@@ -37,6 +38,14 @@ export interface InternalRaftRequest {
   leaseRevoke: LeaseRevokeRequest | null;
   alarm: AlarmRequest | null;
   leaseCheckpoint: LeaseCheckpointRequest | null;
+  memberAttributes: MemberAttributesRequest | null;
+}
+
+/** A member's published name and client URLs (kvfleet's own request kind). */
+export interface MemberAttributesRequest {
+  ID: Int64;
+  name: string;
+  clientUrls: string[];
 }
 
 /** Entry bytes for a proposal; set `header` and exactly one request member. */

@@ -5,6 +5,7 @@ import { executeRange } from '../apply/range.js';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { DeleteRangeResult, PutResult, RequestOp, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import { checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './check-requests.js';
 import { unary } from './grpc-errors.js';
 import { txnToWire } from './wire.js';
@@ -22,6 +23,8 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
 
     Put: unary(async (wire) => {
       const req = normalizePut(wire);
+      // etcd checks the quota before anything else (its quota layer wraps the KV server).
+      await checkQuota(server, { put: req });
       checkPutRequest(req);
       const out = await server.propose({ put: req });
       const body = out.body as PutResult;
@@ -38,6 +41,7 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
 
     Txn: unary(async (wire) => {
       const req = normalizeTxn(wire);
+      await checkQuota(server, { txn: req });
       checkTxnRequest(req, server.config.maxTxnOps);
       if (isReadOnlyTxn(req)) {
         if (!isSerializableTxn(req)) await server.linearizableBarrier();

@@ -10,6 +10,7 @@ import type { LeaseGrantResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { isLeaseError } from '../lease/errors.js';
 import { MAX_LEASE_TTL } from '../lease/limits.js';
+import { checkQuota } from '../maintenance/quota-alarmer.js';
 import { FORWARDED_METADATA_KEY, LeaderForwarder } from './leader-forwarder.js';
 import { toServiceError, unary } from './grpc-errors.js';
 
@@ -28,6 +29,7 @@ export function leaseService(server: EtcdServer, forwarder: LeaderForwarder): pr
   return {
     LeaseGrant: unary(async (wire) => {
       const req = normalizeLeaseGrant(wire);
+      await checkQuota(server, { leaseGrant: req });
       if (req.TTL > MAX_LEASE_TTL) throw new EtcdError(ETCD_ERRORS.ErrGRPCLeaseTTLTooLarge);
       // As etcd: the server picks the id before proposing, so every member applies the same one.
       let id = req.ID;
@@ -52,14 +54,14 @@ export function leaseService(server: EtcdServer, forwarder: LeaderForwarder): pr
           try {
             id = proto.int64ToNumber(req.ID, 'ID');
           } catch (e) {
-            call.destroy(Object.assign(new Error(String(e)), toServiceError(e)));
+            call.emit('error', Object.assign(new Error(String(e)), toServiceError(e)));
             return;
           }
           try {
             const ttl = await renew(id, forwarded);
             call.write({ header: server.header(), ID: id, TTL: ttl });
           } catch (e) {
-            call.destroy(Object.assign(new Error(e instanceof Error ? e.message : String(e)), toServiceError(e)));
+            call.emit('error', Object.assign(new Error(e instanceof Error ? e.message : String(e)), toServiceError(e)));
           }
         });
       });

@@ -5,6 +5,7 @@
  */
 import { proto } from '@kvfleet/core';
 import type {
+  AlarmRequest,
   Compare,
   CompactionRequest,
   DeleteRangeRequest,
@@ -12,6 +13,7 @@ import type {
   LeaseCheckpointRequest,
   LeaseGrantRequest,
   LeaseRevokeRequest,
+  MemberAttributesRequest,
   PutRequest,
   RangeRequest,
   RequestOp,
@@ -106,6 +108,14 @@ export function normalizeLeaseCheckpoint(r: proto.LeaseCheckpointRequest): Lease
   };
 }
 
+export function normalizeAlarm(r: proto.AlarmRequest): AlarmRequest {
+  return { action: r.action ?? 0, memberID: num(r.memberID, 'memberID'), alarm: r.alarm ?? 0 };
+}
+
+export function normalizeMemberAttributes(r: proto.MemberAttributesRequest): MemberAttributesRequest {
+  return { ID: num(r.ID, 'ID'), name: r.name ?? '', clientUrls: [...(r.clientUrls ?? [])] };
+}
+
 /** A committed entry's request, or undefined for a kind this member does not apply. */
 export function normalizeInternal(r: proto.InternalRaftRequest): InternalRequest | undefined {
   const id = num(r.header?.ID, 'header.ID');
@@ -116,5 +126,7 @@ export function normalizeInternal(r: proto.InternalRaftRequest): InternalRequest
   if (r.leaseGrant) return { id, leaseGrant: normalizeLeaseGrant(r.leaseGrant) };
   if (r.leaseRevoke) return { id, leaseRevoke: normalizeLeaseRevoke(r.leaseRevoke) };
   if (r.leaseCheckpoint) return { id, leaseCheckpoint: normalizeLeaseCheckpoint(r.leaseCheckpoint) };
+  if (r.alarm) return { id, alarm: normalizeAlarm(r.alarm) };
+  if (r.memberAttributes) return { id, memberAttributes: normalizeMemberAttributes(r.memberAttributes) };
   return undefined;
 }

@@ -89,6 +89,20 @@ export interface LeaseCheckpointRequest {
   readonly checkpoints: readonly LeaseCheckpoint[];
 }
 
+/** etcd's AlarmRequest: action GET/ACTIVATE/DEACTIVATE, alarm NONE/NOSPACE/CORRUPT (proto.AlarmAction, proto.AlarmType). */
+export interface AlarmRequest {
+  readonly action: number;
+  readonly memberID: number;
+  readonly alarm: number;
+}
+
+/** A member's name and client URLs, published through Raft when it starts (etcd's member attributes). */
+export interface MemberAttributesRequest {
+  readonly ID: number;
+  readonly name: string;
+  readonly clientUrls: string[];
+}
+
 /** One proposal: exactly one request, and the id the proposer waits on. */
 export type InternalRequest = { readonly id: number } & (
   | { readonly put: PutRequest }
@@ -98,6 +112,8 @@ export type InternalRequest = { readonly id: number } & (
   | { readonly leaseGrant: LeaseGrantRequest }
   | { readonly leaseRevoke: LeaseRevokeRequest }
   | { readonly leaseCheckpoint: LeaseCheckpointRequest }
+  | { readonly alarm: AlarmRequest }
+  | { readonly memberAttributes: MemberAttributesRequest }
 );
 
 /** Response bodies; the gRPC layer adds the header. */
@@ -105,6 +121,8 @@ export interface RangeResult {
   readonly kvs: KeyValue[];
   readonly more: boolean;
   readonly count: number;
+  /** The revision the read saw, when it differs from the response's (a range inside a txn before the txn's writes). */
+  readonly revision?: number;
 }
 
 export interface PutResult {

@@ -11,8 +11,8 @@
  * A request that fails (unknown lease, compacted revision...) changes nothing and settles its
  * waiter with the error; any other failure (disk, corrupt entry) is fatal for the member.
  */
-import { EtcdError } from '@kvfleet/core';
-import type { KvStore, KvWriteTxn } from '../mvcc/kv-store.js';
+import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
+import type { ConsistentIndex, KvStore, KvWriteTxn } from '../mvcc/kv-store.js';
 import { MvccError } from '../mvcc/errors.js';
 import { isLeaseError } from '../lease/errors.js';
 import { EntryType, type Entry, type Snapshot } from '../raft/types.js';
@@ -20,7 +20,9 @@ import type { Lessor } from '../lease/lessor.js';
 import type { WatchHub } from '../watch/watch-hub.js';
 import { decodeInternalRequest } from '../apply/internal-codec.js';
 import { applyDeleteRange, applyPut, applyTxn, type LeaseBinding, type OpContext } from '../apply/kv-ops.js';
-import type { InternalRequest } from '../apply/requests.js';
+import type { InternalRequest, MemberAttributesRequest } from '../apply/requests.js';
+import type { AlarmStore } from '../maintenance/alarm-store.js';
+import type { ApplyQuota } from '../maintenance/quota-alarmer.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { StateMachine } from './raft-driver.js';
 
@@ -46,6 +48,14 @@ export interface ApplierDeps {
   onEmptyEntry(entry: Entry): void;
   /** Called after each batch of entries is applied (snapshot policy, metrics). */
   afterApply(lastIndex: number): Promise<void>;
+  /** The cluster's alarms: alarm entries change them; a raised alarm refuses some writes. */
+  readonly alarms: AlarmStore;
+  /** The backend quota as the applier sees it (maintenance/quota-alarmer.ts). */
+  readonly quota: ApplyQuota;
+  /** Applies a membership change (its member record and `ci` in one backend write). */
+  applyConfChange(entry: Entry, ci: ConsistentIndex): Promise<void>;
+  /** Records a member's published name and client URLs inside the entry's write. */
+  applyMemberAttributes(req: MemberAttributesRequest, txn: KvWriteTxn): unknown;
 }
 
 export class Applier implements StateMachine {
@@ -65,6 +75,10 @@ export class Applier implements StateMachine {
 
   private async applyEntry(entry: Entry): Promise<void> {
     const ci = { consistentIndex: entry.index, consistentTerm: entry.term };
+    if (entry.type === EntryType.ConfChange) {
+      await this.deps.applyConfChange(entry, ci);
+      return;
+    }
     const request = entry.type === EntryType.Normal && entry.data.length > 0 ? decodeInternalRequest(entry.data) : undefined;
     if (request === undefined) {
       await this.deps.state.kv.write(ci, () => undefined);
@@ -72,8 +86,15 @@ export class Applier implements StateMachine {
       return;
     }
     try {
+      const overQuota = this.deps.quota.exceeds(request);
       const value = await this.applyRequest(ci, request);
-      this.deps.pending.settle(request.id, { ok: true, value });
+      if (overQuota) {
+        // etcd's quota applier: the write stands, but its proposer hears NOSPACE once the alarm is raised.
+        const error = new EtcdError(ETCD_ERRORS.ErrGRPCNoSpace);
+        void this.deps.quota.raise().finally(() => this.deps.pending.settle(request.id, { ok: false, error }));
+      } else {
+        this.deps.pending.settle(request.id, { ok: true, value });
+      }
     } catch (error) {
       if (!isRequestError(error)) throw error;
       // The failed write recorded nothing; record that the entry is applied.
@@ -84,6 +105,13 @@ export class Applier implements StateMachine {
 
   private async applyRequest(ci: { consistentIndex: number; consistentTerm: number }, req: InternalRequest): Promise<ApplyOutcome> {
     const { state } = this;
+    const refused = this.deps.alarms.refusal(req);
+    if (refused !== undefined) throw refused;
+    if ('alarm' in req) {
+      const alarmReq = req.alarm;
+      const written = await state.kv.write(ci, (txn) => this.deps.alarms.apply(alarmReq, txn));
+      return { revision: written.revision, body: { alarms: written.result } };
+    }
     if ('compaction' in req) {
       await state.kv.compact(req.compaction.revision);
       await state.kv.write(ci, () => undefined);
@@ -115,11 +143,12 @@ export class Applier implements StateMachine {
       for (const c of req.leaseCheckpoint.checkpoints) lessor.checkpoint(c.ID, c.remainingTTL, txn);
       return {};
     }
+    if ('memberAttributes' in req) return this.deps.applyMemberAttributes(req.memberAttributes, txn);
     const ctx: OpContext = { txn, store: this.state.kv, leases: this.leaseBinding() };
     if ('put' in req) return applyPut(ctx, req.put);
     if ('deleteRange' in req) return applyDeleteRange(ctx, req.deleteRange);
     if ('txn' in req) return applyTxn(ctx, req.txn);
-    throw new Error('applier: compaction is not a write');
+    throw new Error('applier: compaction and alarms are not KV writes');
   }
 
   private leaseBinding(): LeaseBinding {

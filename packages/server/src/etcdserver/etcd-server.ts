@@ -23,7 +23,13 @@ import type { MemberInfo } from '../member/cluster-config.js';
 import { readMembers } from '../member/member-store.js';
 import { encodeInternalRequest } from '../apply/internal-codec.js';
 import type { InternalRequest } from '../apply/requests.js';
+import { AlarmStore } from '../maintenance/alarm-store.js';
+import { applyQuota } from '../maintenance/quota-alarmer.js';
+import { MemberMetrics } from '../metrics/member-metrics.js';
+import { memberMetricsSource } from '../metrics/member-metrics-source.js';
+import { defaultSync } from '../wal/sync.js';
 import { Applier, type AppliedState, type ApplyOutcome } from './applier.js';
+import { MembershipService } from './membership-service.js';
 import { bootstrapMember, isDurableBackend, type BootstrappedMember } from './member-bootstrap.js';
 import type { MemberConfig } from './member-config.js';
 import type { MemberStorage } from './member-storage.js';
@@ -45,6 +51,10 @@ export interface ResponseHeaderFields {
 const LEASE_SCAN_LIMIT = 500;
 const LEASE_SCAN_INTERVAL_MS = 500;
 const WATCH_SYNC_INTERVAL_MS = 100;
+/** How long a removed leader waits for the Raft core to hand leadership over before it stops anyway. */
+const REMOVED_LEADER_HANDOFF_MS = 5000;
+/** etcd's delay between applying its own removal and stopping. */
+const REMOVED_STOP_DELAY_MS = 1000;
 /** etcd's default progress notification interval for watchers that ask for it. */
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -52,6 +62,8 @@ export class EtcdServer {
   readonly memberId: number;
   readonly clusterId: number;
   readonly state: AppliedState;
+  /** The cluster's alarms (maintenance/alarm-store.ts), as applied on this member. */
+  readonly alarms = new AlarmStore();
   private readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
   private readonly pending = new PendingRequests<ApplyOutcome>(randomInt(0, 2 ** 21));
@@ -62,18 +74,21 @@ export class EtcdServer {
   private lastSnapshotIndex: number;
   private stopping = false;
   private fatal: unknown;
-  private members: MemberInfo[];
+  /** The member list as applied here, membership changes and published attributes. */
+  readonly membership: MembershipService;
+  private removal: Promise<void> | undefined;
 
   private constructor(
     readonly config: MemberConfig,
     private readonly backend: Backend,
     private readonly storage: MemberStorage,
     boot: BootstrappedMember,
+    /** etcd's metrics for this member (metrics/member-metrics.ts). */
+    readonly metrics: MemberMetrics,
   ) {
     const log = config.logger;
     this.memberId = boot.identity.memberId;
     this.clusterId = boot.identity.clusterId;
-    this.members = boot.members;
     this.lastSnapshotIndex = boot.snapshot?.metadata.index ?? 0;
     this.state = {
       kv: boot.kv,
@@ -107,7 +122,34 @@ export class EtcdServer {
         error: (m) => log.error(m, { component: 'transport' }),
       },
     });
+    const alarmView = backend.readTxn();
+    try {
+      this.alarms.recover(alarmView);
+    } finally {
+      alarmView.release();
+    }
+    this.membership = new MembershipService(
+      {
+        selfId: this.memberId,
+        clusterToken: config.initialClusterToken,
+        logger: config.logger,
+        node: () => this.driver.node,
+        peers: this.transport,
+        pending: this.pending,
+        requestTimeoutMs: this.requestTimeoutMs,
+        proposeConfChange: (cc) => this.driver.withNode((n) => n.proposeConfChange(cc)),
+        mapError: (e) => this.mapRaftError(e),
+        waitApplied: (index) => this.driver.waitApplied(index),
+        write: (ci, fn) => this.state.kv.write(ci, fn),
+        onRemovedSelf: () => this.onRemovedSelf(),
+      },
+      boot.members,
+    );
     const applier = new Applier({
+      applyConfChange: (entry, ci) => this.membership.applyConfChange(entry, ci),
+      applyMemberAttributes: (req, txn) => this.membership.applyAttributes(req, txn),
+      alarms: this.alarms,
+      quota: applyQuota(this),
       state: this.state,
       pending: this.pending,
       loadSnapshot: (s) => this.loadSnapshot(s),
@@ -141,15 +183,24 @@ export class EtcdServer {
   }
 
   /** Starts the member: storage, Raft, and the peer listener. Client listeners are the caller's. */
-  static async start(config: MemberConfig, extraPeerServices: PeerServiceRegistrar = () => {}): Promise<EtcdServer> {
-    const boot = await bootstrapMember(config);
-    const server = new EtcdServer(config, boot.backend, boot.storage, boot);
+  static async start(
+    config: MemberConfig,
+    extraPeerServices: PeerServiceRegistrar = () => {},
+    metrics: MemberMetrics = new MemberMetrics(),
+  ): Promise<EtcdServer> {
+    const boot = await bootstrapMember(config, { sync: metrics.timedWalSync(defaultSync) });
+    metrics.timeBackendCommits(boot.backend);
+    const server = new EtcdServer(config, boot.backend, boot.storage, boot, metrics);
+    metrics.bind(memberMetricsSource(server));
     extraPeerServices(server.transport, server);
     await server.transport.listen(config.listenPeerUrls[0]!);
-    for (const m of server.members) {
-      if (m.id !== server.memberId) server.transport.addPeer(m.id, m.peerUrls);
-    }
+    server.membership.connectPeers();
     server.startTimers();
+    void server.membership.publish(
+      { ID: server.memberId, name: config.name, clientUrls: [...config.advertiseClientUrls] },
+      (req) => server.propose({ memberAttributes: req }),
+      () => server.stopping,
+    );
     config.logger.info(boot.restarted ? 'member restarted' : 'member started', {
       name: config.name,
       memberId: server.memberId.toString(16),
@@ -195,12 +246,37 @@ export class EtcdServer {
     return this.driver.node.logView().lastIndex();
   }
 
+  /** Highest log index known to be committed (metrics). */
+  get committedIndex(): number {
+    return this.driver.node.logView().committed();
+  }
+
+  /** The last measured round-trip time to a peer, in milliseconds (metrics). */
+  peerRttMs(peerId: number): number | undefined {
+    return this.transport.rtt(peerId);
+  }
+
   get backendSizes(): { size: number; inUse: number } {
     return { size: this.backend.sizeBytes(), inUse: this.backend.sizeInUseBytes() };
   }
 
+  /** The backend itself, for the Maintenance service (hash, snapshot, defragment). */
+  maintenanceBackend(): Backend {
+    return this.backend;
+  }
+
+  /** Asks Raft to hand leadership to `transferee`; the caller watches `leaderId` for the outcome. */
+  transferLeadership(transferee: number): void {
+    this.driver.withNode((n) => n.transferLeader(transferee));
+  }
+
   memberList(): MemberInfo[] {
-    return this.members;
+    return this.membership.members;
+  }
+
+  /** Whether this member is a learner (serves serializable reads and status only, as etcd). */
+  get isLearner(): boolean {
+    return this.membership.isLearner;
   }
 
   header(revision = this.state.kv.currentRevision): ResponseHeaderFields {
@@ -226,14 +302,23 @@ export class EtcdServer {
       this.pending.forget(id);
       throw new EtcdError(ETCD_ERRORS.ErrGRPCRequestTooLarge);
     }
+    this.metrics.proposalsPending.inc();
     try {
       await this.waitForLeader();
       this.driver.withNode((n) => n.propose(data));
     } catch (e) {
       this.pending.forget(id);
+      this.metrics.proposalsPending.dec();
+      this.metrics.proposalsFailed.inc();
       throw this.mapRaftError(e);
     }
-    return this.withTimeout(done, () => this.pending.forget(id));
+    const outcome = this.withTimeout(done, () => {
+      this.pending.forget(id);
+      this.metrics.proposalsFailed.inc();
+    });
+    const settled = (): void => this.metrics.proposalsPending.dec();
+    outcome.then(settled, settled);
+    return outcome;
   }
 
   /** Resolves when local state reflects every write acknowledged before the call (ReadIndex). */
@@ -258,7 +343,7 @@ export class EtcdServer {
 
   /** Peer URLs of the current leader, for forwarding leader-only calls. */
   leaderPeerUrls(): readonly string[] | undefined {
-    return this.members.find((m) => m.id === this.driver.node.lead)?.peerUrls;
+    return this.membership.member(this.driver.node.lead)?.peerUrls;
   }
 
   /** Waits until a leader is known (at most the request timeout); fails with ErrGRPCNoLeader. */
@@ -282,6 +367,7 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.metrics.close();
     for (const t of this.timers) clearInterval(t);
     const stopped = new EtcdError(ETCD_ERRORS.ErrGRPCStopped);
     this.readBarrier.failAll(stopped);
@@ -321,6 +407,7 @@ export class EtcdServer {
     every(WATCH_SYNC_INTERVAL_MS, () => this.state.hub.syncUnsynced());
     every(WATCH_PROGRESS_INTERVAL_MS, () => this.state.hub.progressTick());
     every(LEASE_SCAN_INTERVAL_MS, () => this.scanLeases());
+    every(2 * this.config.electionTimeoutMs, () => void this.membership.checkRemovedByPeers(this.clusterId, this.config.electionTimeoutMs));
   }
 
   /** Leader only: revoke expired leases and checkpoint long ones, through Raft. */
@@ -349,6 +436,7 @@ export class EtcdServer {
   }
 
   private onSoftState(s: SoftState): void {
+    this.metrics.onLeader(s.lead);
     if (s.lead !== 0) {
       for (const w of [...this.leaderWaiters]) w();
     }
@@ -373,7 +461,8 @@ export class EtcdServer {
     this.state.hub = new WatchHub(kv);
     const view = this.backend.readTxn();
     try {
-      this.members = readMembers(view);
+      this.membership.replaceAll(readMembers(view));
+      this.alarms.recover(view);
     } finally {
       view.release();
     }
@@ -394,6 +483,25 @@ export class EtcdServer {
     if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(appliedIndex, term);
     this.lastSnapshotIndex = appliedIndex;
     this.config.logger.info('saved a snapshot', { index: appliedIndex, term });
+  }
+
+  /**
+   * This member applied its own removal: stop like etcd ("the member has been permanently
+   * removed from the cluster"). A removed leader first hands leadership over (the Raft core
+   * does it once the others know), so it waits for that, bounded, then exits.
+   */
+  private onRemovedSelf(): void {
+    if (this.removal !== undefined || this.stopping) return;
+    this.config.logger.warn('the member has been permanently removed from the cluster', { memberId: this.memberId.toString(16) });
+    this.removal = (async () => {
+      const deadline = Date.now() + REMOVED_LEADER_HANDOFF_MS;
+      while (this.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.config.heartbeatIntervalMs));
+      // etcd stops a removed member after a short delay, so its last acknowledgements go out.
+      await new Promise((r) => setTimeout(r, REMOVED_STOP_DELAY_MS));
+      process.exitCode = 0;
+      await this.stop();
+      process.exit(0);
+    })();
   }
 
   private onFatal(e: unknown): void {

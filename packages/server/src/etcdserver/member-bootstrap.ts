@@ -16,6 +16,8 @@ import { memberIdFor } from '../member/member-id.js';
 import { readMembers, writeMember } from '../member/member-store.js';
 import { dataDirLayout, hasExistingMember, type DataDirLayout } from './data-dir.js';
 import { MemberStorage, type MemberIdentity } from './member-storage.js';
+import type { WalOptions } from '../wal/wal.js';
+import { fetchRemoteCluster, findSelf } from './remote-cluster.js';
 import type { MemberConfig } from './member-config.js';
 
 export interface BootstrappedMember {
@@ -41,14 +43,15 @@ export function isDurableBackend(config: MemberConfig): boolean {
   return config.backend !== 'memory';
 }
 
-export async function bootstrapMember(config: MemberConfig): Promise<BootstrappedMember> {
+/** `walOptions` instrument the WAL (the member times its fsyncs through `sync`). */
+export async function bootstrapMember(config: MemberConfig, walOptions: WalOptions = {}): Promise<BootstrappedMember> {
   const layout = dataDirLayout(config.dataDir);
   await mkdir(layout.root, { recursive: true, mode: 0o700 });
   const restarted = await hasExistingMember(layout);
-  return restarted ? reopen(config, layout) : create(config, layout);
+  return restarted ? reopen(config, layout, walOptions) : create(config, layout, walOptions);
 }
 
-async function create(config: MemberConfig, layout: DataDirLayout): Promise<BootstrappedMember> {
+async function create(config: MemberConfig, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
   const cluster = parseInitialCluster(config.initialCluster, config.initialClusterToken);
   const selfId = memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken);
   const self = cluster.members.find((m) => m.id === selfId);
@@ -64,24 +67,52 @@ async function create(config: MemberConfig, layout: DataDirLayout): Promise<Boot
   const kv = await KvStore.open(backend);
 
   if (config.initialClusterState === 'existing') {
-    // Joining: the leader's first message is a snapshot carrying the data and the member list.
-    const storage = await MemberStorage.create(layout, identity, {});
-    return { layout, identity, storage, backend, kv, members, snapshot: undefined, hardState: undefined, restarted: false };
+    // Joining: the running members say who we are (MemberAdd chose the id) and which cluster
+    // this is; the leader's first message is then a snapshot with the data and the member list.
+    const joined = await joinExisting(config, cluster.members.length);
+    const storage = await MemberStorage.create(layout, joined.identity, {}, walOptions);
+    return { layout, identity: joined.identity, storage, backend, kv, members: joined.members, snapshot: undefined, hardState: undefined, restarted: false };
   }
   const { snapshot, hardState } = bootstrapState(members.map((m) => m.id));
   // The backend first: if we crash before the WAL exists, the next start is a fresh bootstrap again.
   await kv.write({ consistentIndex: snapshot.metadata.index, consistentTerm: snapshot.metadata.term }, (txn) => {
     for (const m of members) writeMember(txn, m);
   });
-  const storage = await MemberStorage.create(layout, identity, { snapshot, hardState });
+  const storage = await MemberStorage.create(layout, identity, { snapshot, hardState }, walOptions);
   if (!isDurableBackend(config)) {
     await storage.snapshotter.saveDb(snapshot.metadata.index, snapshot.metadata.term, backend.snapshot());
   }
   return { layout, identity, storage, backend, kv, members, snapshot, hardState, restarted: false };
 }
 
-async function reopen(config: MemberConfig, layout: DataDirLayout): Promise<BootstrappedMember> {
-  const opened = await MemberStorage.open(layout);
+async function joinExisting(config: MemberConfig, localCount: number): Promise<{ identity: MemberIdentity; members: MemberInfo[] }> {
+  const own = new Set(config.initialAdvertisePeerUrls);
+  const others = parseInitialCluster(config.initialCluster, config.initialClusterToken)
+    .members.flatMap((m) => m.peerUrls)
+    .filter((u) => !own.has(u));
+  if (others.length === 0) throw new BootstrapError('--initial-cluster-state existing needs the running members in --initial-cluster');
+  let remote;
+  try {
+    remote = await fetchRemoteCluster(others, Math.max(1000, 2 * config.electionTimeoutMs));
+  } catch (e) {
+    throw new BootstrapError(`cannot fetch cluster info from peer urls: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // etcd checks that --initial-cluster names the same members the cluster has, this one included.
+  if (remote.members.length !== localCount) {
+    throw new BootstrapError(`error validating peerURLs: member count is unequal (the cluster has ${remote.members.length} members, --initial-cluster names ${localCount})`);
+  }
+  const self = findSelf(remote.members, config.initialAdvertisePeerUrls);
+  if (self === undefined) {
+    throw new BootstrapError(
+      `error validating peerURLs: no member with peer URLs ${config.initialAdvertisePeerUrls.join(',')} in the cluster (add it with MemberAdd first)`,
+    );
+  }
+  const members = remote.members.map((m) => (m.id === self.id ? { ...m, name: config.name, clientUrls: [...config.advertiseClientUrls] } : m));
+  return { identity: { memberId: self.id, clusterId: remote.clusterId }, members };
+}
+
+async function reopen(config: MemberConfig, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
+  const opened = await MemberStorage.open(layout, walOptions);
   if (opened.repaired !== undefined) {
     config.logger.warn('repaired a torn WAL tail', { ...opened.repaired });
   }

@@ -7,6 +7,8 @@ export interface MemberConfig {
   readonly dataDir: string;
   readonly listenClientUrls: readonly string[];
   readonly advertiseClientUrls: readonly string[];
+  /** `--listen-metrics-urls`: extra HTTP listeners for /metrics and the health endpoints. */
+  readonly listenMetricsUrls?: readonly string[];
   readonly listenPeerUrls: readonly string[];
   readonly initialAdvertisePeerUrls: readonly string[];
   /** `--initial-cluster` as given; ignored when the data dir already holds a member. */

@@ -9,7 +9,7 @@
  *   resolves, and only then enter the in-memory log the core serves to followers.
  */
 import { Wal } from '../wal/wal.js';
-import type { TailRepair } from '../wal/wal.js';
+import type { TailRepair, WalOptions } from '../wal/wal.js';
 import { MemoryStorage } from '../raft/memory-storage.js';
 import { EMPTY_HARD_STATE, isEmptySnapshot, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
 import { Snapshotter } from '../snap/snapshotter.js';
@@ -43,10 +43,11 @@ export class MemberStorage {
     layout: DataDirLayout,
     identity: MemberIdentity,
     initial: { snapshot?: Snapshot; hardState?: HardState },
+    walOptions: WalOptions = {},
   ): Promise<MemberStorage> {
     const snapshotter = await Snapshotter.open(layout.snapDir);
     if (initial.snapshot !== undefined) await snapshotter.save(initial.snapshot);
-    const wal = await Wal.create(layout.walDir, { metadata: encodeIdentity(identity) });
+    const wal = await Wal.create(layout.walDir, { ...walOptions, metadata: encodeIdentity(identity) });
     const storage = new MemberStorage(wal, snapshotter);
     if (initial.snapshot !== undefined) {
       await wal.saveSnapshotMarker({ index: initial.snapshot.metadata.index, term: initial.snapshot.metadata.term });
@@ -60,9 +61,9 @@ export class MemberStorage {
   }
 
   /** Opens an existing member's storage and rebuilds the in-memory log from the WAL. */
-  static async open(layout: DataDirLayout): Promise<OpenedStorage> {
+  static async open(layout: DataDirLayout, walOptions: WalOptions = {}): Promise<OpenedStorage> {
     const snapshotter = await Snapshotter.open(layout.snapDir);
-    const opened = await Wal.open(layout.walDir);
+    const opened = await Wal.open(layout.walDir, walOptions);
     const storage = new MemberStorage(opened.wal, snapshotter);
     let snapshot: Snapshot | undefined;
     if (opened.snapshot !== undefined) {

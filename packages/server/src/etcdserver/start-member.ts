@@ -1,5 +1,11 @@
 /** A member with its client listener: what `kvfleet server` runs. */
+import type * as grpc from '@grpc/grpc-js';
+import { proto } from '@kvfleet/core';
 import { ClientServer } from '../api/client-server.js';
+import { clusterService } from '../api/cluster-service.js';
+import { API_VERSION } from '../api/maintenance-service.js';
+import { registerGateway } from '../http/gateway/index.js';
+import { MemberMetrics } from '../metrics/member-metrics.js';
 import { EtcdServer } from './etcd-server.js';
 import type { MemberConfig } from './member-config.js';
 
@@ -7,6 +13,8 @@ export interface RunningMember {
   readonly server: EtcdServer;
   /** Ports bound for the client URLs, in order (useful with port 0). */
   readonly clientPorts: readonly number[];
+  /** Ports bound for `--listen-metrics-urls`, in order. */
+  readonly metricsPorts: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -14,8 +22,13 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
   const server = await EtcdServer.start(config, (transport, member) => {
     const lease = ClientServer.peerLeaseService(member);
     transport.addService(lease.definition, lease.implementation);
+    // Forwarded membership changes, and the member list a joining member asks for.
+    transport.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
+  }, new MemberMetrics({ server: API_VERSION, cluster: API_VERSION.split('.').slice(0, 2).join('.') }));
+  // etcd's JSON gateway (/v3/...) on the same ports, calling this member's gRPC services.
+  const client = new ClientServer(server, {
+    httpPlugins: [(app, ctx) => registerGateway(app, { grpcAddress: ctx.grpcAddress() })],
   });
-  const client = new ClientServer(server);
   try {
     await client.listen(config.listenClientUrls);
   } catch (e) {
@@ -26,6 +39,7 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
   return {
     server,
     clientPorts: client.ports,
+    metricsPorts: client.metricsPorts,
     async stop() {
       await client.close();
       await server.stop();

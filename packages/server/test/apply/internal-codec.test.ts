@@ -166,7 +166,13 @@ describe('internal codec: round trips', () => {
   });
 
   it('a kind this member does not apply decodes to undefined', () => {
-    const bytes = proto.encodeInternalRaftRequest({ header: { ID: 1 }, alarm: { action: 1, memberID: 2, alarm: 1 } });
+    // Reads are never proposed; an entry carrying one is not something to apply.
+    const bytes = proto.encodeInternalRaftRequest({ header: { ID: 1 }, range: { key: Buffer.from('k') } });
     expect(decodeInternalRequest(bytes)).toBeUndefined();
+  });
+
+  it('round-trips an alarm request', () => {
+    const bytes = proto.encodeInternalRaftRequest({ header: { ID: 1 }, alarm: { action: 1, memberID: 2, alarm: 1 } });
+    expect(decodeInternalRequest(bytes)).toEqual({ id: 1, alarm: { action: 1, memberID: 2, alarm: 1 } });
   });
 });
