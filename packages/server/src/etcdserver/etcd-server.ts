@@ -467,8 +467,8 @@ export class EtcdServer {
       view.release();
     }
     this.lastSnapshotIndex = index;
-    if (isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(-1, -1);
-    else await this.storage.snapshotter.removeDbsExcept(index, term);
+    // A backend that does not survive restarts still needs this image until the next snapshot.
+    await this.storage.snapshotter.removeDbsUpTo(index, { keepIndex: !isDurableBackend(this.config) });
     for (const l of this.stateListeners) l();
   }
 
@@ -480,7 +480,7 @@ export class EtcdServer {
       await this.storage.snapshotter.saveDb(appliedIndex, term, this.backend.snapshot());
     }
     await this.storage.snapshotAt(appliedIndex, this.driver.node.confState(), this.config.snapshotCatchUpEntries);
-    if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsExcept(appliedIndex, term);
+    if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsUpTo(appliedIndex, { keepIndex: true });
     this.lastSnapshotIndex = appliedIndex;
     this.config.logger.info('saved a snapshot', { index: appliedIndex, term });
   }

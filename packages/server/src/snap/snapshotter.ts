@@ -57,9 +57,12 @@ export class Snapshotter {
     await fsyncPath(this.dir);
   }
 
-  /** Streams the backend image for (index, term). */
-  readDb(index: number, term: number): AsyncIterable<Uint8Array> {
-    return createReadStream(this.dbPath(index, term)) as AsyncIterable<Uint8Array>;
+  /**
+   * Streams the backend image for (index, term). The file is opened when iteration starts, so
+   * a missing file rejects the consumer instead of erroring a stream nobody listens to yet.
+   */
+  async *readDb(index: number, term: number): AsyncIterable<Uint8Array> {
+    yield* createReadStream(this.dbPath(index, term)) as AsyncIterable<Uint8Array>;
   }
 
   async hasDb(index: number, term: number): Promise<boolean> {
@@ -72,11 +75,16 @@ export class Snapshotter {
     }
   }
 
-  /** Deletes backend images for snapshots other than (index, term): once one is applied, older ones are useless. */
-  async removeDbsExcept(index: number, term: number): Promise<void> {
-    const keep = `${Snapshotter.fileName(index, term)}.db`;
+  /**
+   * Deletes the backend images of snapshots at or below `index` (below it with `keepIndex`):
+   * once one is loaded, older ones are useless. Newer ones stay: a later snapshot may have
+   * arrived while this one was being loaded, and is loaded next.
+   */
+  async removeDbsUpTo(index: number, options: { keepIndex?: boolean } = {}): Promise<void> {
     for (const name of await readdir(this.dir)) {
-      if (name.endsWith('.snap.db') && name !== keep) await unlink(join(this.dir, name));
+      if (!name.endsWith('.snap.db')) continue;
+      const at = parseInt(name.slice(17, 33), 16);
+      if (at < index || (at === index && options.keepIndex !== true)) await unlink(join(this.dir, name));
     }
   }
 

@@ -145,7 +145,7 @@ describe('Snapshotter', () => {
     expect((await readdir(dir)).filter((n) => n.endsWith('.incoming'))).toEqual([]);
   });
 
-  it('removeDbsExcept keeps only the named image and no .snap file', async () => {
+  it('removeDbsUpTo deletes images at or below an index, keeps newer ones and .snap files', async () => {
     const dir = await tempDir();
     const s = await Snapshotter.open(dir);
     await s.save(snap(1, 1));
@@ -153,12 +153,21 @@ describe('Snapshotter', () => {
     await s.saveDb(1, 1, chunks('one'));
     await s.saveDb(2, 1, chunks('two'));
     await s.saveDb(3, 2, chunks('three'));
-    await s.removeDbsExcept(2, 1);
+    await s.removeDbsUpTo(2, { keepIndex: true });
     expect(await s.hasDb(1, 1)).toBe(false);
     expect(await s.hasDb(2, 1)).toBe(true);
-    expect(await s.hasDb(3, 2)).toBe(false);
+    // A newer image (a snapshot that arrived while an older one was loading) stays.
+    expect(await s.hasDb(3, 2)).toBe(true);
     expect(await snapFiles(dir)).toEqual([Snapshotter.fileName(1, 1), Snapshotter.fileName(2, 1)]);
     expect(await collect(s.readDb(2, 1))).toBe('two');
+    await s.removeDbsUpTo(2);
+    expect(await s.hasDb(2, 1)).toBe(false);
+    expect(await s.hasDb(3, 2)).toBe(true);
+  });
+
+  it('readDb of a missing image rejects its consumer', async () => {
+    const s = await Snapshotter.open(await tempDir());
+    await expect(collect(s.readDb(7, 1))).rejects.toThrow(/ENOENT/);
   });
 
   it('open removes leftovers of interrupted saves', async () => {
