@@ -34,6 +34,7 @@ import { bootstrapMember, isDurableBackend, type BootstrappedMember } from './me
 import type { MemberConfig } from './member-config.js';
 import type { MemberStorage } from './member-storage.js';
 import { PendingRequests } from './pending-requests.js';
+import { withRequestTimeout } from './request-timeout.js';
 import { RaftDriver } from './raft-driver.js';
 import { ReadBarrier } from './read-barrier.js';
 
@@ -312,7 +313,7 @@ export class EtcdServer {
       this.metrics.proposalsFailed.inc();
       throw this.mapRaftError(e);
     }
-    const outcome = this.withTimeout(done, () => {
+    const outcome = withRequestTimeout(done, this.requestTimeoutMs, () => {
       this.pending.forget(id);
       this.metrics.proposalsFailed.inc();
     });
@@ -522,25 +523,6 @@ export class EtcdServer {
       return new EtcdError(this.driver.node.lead === 0 ? ETCD_ERRORS.ErrGRPCNoLeader : ETCD_ERRORS.ErrGRPCTimeout);
     }
     return e;
-  }
-
-  private withTimeout<T>(done: Promise<T>, onTimeout: () => void): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        onTimeout();
-        reject(new EtcdError(ETCD_ERRORS.ErrGRPCTimeout));
-      }, this.requestTimeoutMs);
-      done.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type MemberChange,
 } from './membership.js';
 import type { PendingRequests } from './pending-requests.js';
+import { withRequestTimeout } from './request-timeout.js';
 import { askMember } from './remote-cluster.js';
 
 /** Membership requests queued on the leader behind the one being admitted. */
@@ -324,7 +325,7 @@ export class MembershipService {
         throw this.deps.mapError(e);
       }
     }
-    const outcome = await withTimeout(done, this.deps.requestTimeoutMs, () => this.deps.pending.forget(id));
+    const outcome = await withRequestTimeout(done, this.deps.requestTimeoutMs, () => this.deps.pending.forget(id));
     return outcome.body as MemberInfo[];
   }
 
@@ -350,23 +351,4 @@ function sorted(members: readonly MemberInfo[]): MemberInfo[] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout<T>(done: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onTimeout();
-      reject(new EtcdError(ETCD_ERRORS.ErrGRPCTimeout));
-    }, ms);
-    done.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { afterAll, beforeAll } from 'vitest';
-import { SILENT } from '../../src/etcdserver/logger.js';
 import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
+import { testMemberConfig } from '../test-member-config.js';
 
 export interface TestMember {
   readonly member: RunningMember;
@@ -39,26 +39,7 @@ export async function startMembers(dir: string, size: number): Promise<TestMembe
   const initialCluster = peers.map((p, i) => `m${i}=${p}`).join(',');
   const members = await Promise.all(
     peers.map((peer, i) =>
-      startMember({
-        name: `m${i}`,
-        dataDir: join(dir, `m${i}`),
-        listenClientUrls: ['http://127.0.0.1:0'],
-        advertiseClientUrls: ['http://127.0.0.1:0'],
-        listenPeerUrls: [peer],
-        initialAdvertisePeerUrls: [peer],
-        initialCluster,
-        initialClusterState: 'new',
-        initialClusterToken: 'concurrency-test',
-        backend: 'memory',
-        snapshotCount: 10_000,
-        snapshotCatchUpEntries: 5_000,
-        heartbeatIntervalMs: 50,
-        electionTimeoutMs: 500,
-        maxRequestBytes: 1.5 * 1024 * 1024,
-        maxTxnOps: 128,
-        quotaBackendBytes: 0,
-        logger: SILENT,
-      }),
+      startMember(testMemberConfig({ name: `m${i}`, dir, peerUrl: peer, initialCluster, token: 'concurrency-test' })),
     ),
   );
   const out = members.map((member) => {

@@ -6,12 +6,12 @@
 import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { SILENT } from '../../src/etcdserver/logger.js';
 import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
 import { registerGateway } from '../../src/http/gateway/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testMemberConfig } from '../test-member-config.js';
 
 export interface GatewayMember {
   readonly member: RunningMember;
@@ -41,26 +41,7 @@ export function useGatewayMember(): () => GatewayMember {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kvfleet-gateway-'));
     const peer = `http://127.0.0.1:${await freePort()}`;
-    const member = await startMember({
-      name: 'gw',
-      dataDir: join(dir, 'data'),
-      listenClientUrls: ['http://127.0.0.1:0'],
-      advertiseClientUrls: ['http://127.0.0.1:0'],
-      listenPeerUrls: [peer],
-      initialAdvertisePeerUrls: [peer],
-      initialCluster: `gw=${peer}`,
-      initialClusterState: 'new',
-      initialClusterToken: 'gateway-test',
-      backend: 'memory',
-      snapshotCount: 10_000,
-      snapshotCatchUpEntries: 5_000,
-      heartbeatIntervalMs: 50,
-      electionTimeoutMs: 500,
-      maxRequestBytes: 1.5 * 1024 * 1024,
-      maxTxnOps: 128,
-      quotaBackendBytes: 0,
-      logger: SILENT,
-    });
+    const member = await startMember(testMemberConfig({ name: 'gw', dir, dataSubdir: 'data', peerUrl: peer, token: 'gateway-test' }));
     const grpcAddress = `127.0.0.1:${member.clientPorts[0]}`;
     const app = Fastify();
     registerGateway(app, { grpcAddress });

@@ -9,9 +9,9 @@ import { proto } from '@kvfleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientServer } from '../../src/api/client-server.js';
 import { EtcdServer } from '../../src/etcdserver/etcd-server.js';
-import { SILENT } from '../../src/etcdserver/logger.js';
 import type { MemberConfig } from '../../src/etcdserver/member-config.js';
 import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
+import { testMemberConfig } from '../test-member-config.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -25,27 +25,11 @@ function freePort(): Promise<number> {
 async function memberConfig(dir: string, extra: Partial<MemberConfig> & { peers?: string[] } = {}): Promise<MemberConfig> {
   const peer = `http://127.0.0.1:${await freePort()}`;
   const others = (extra.peers ?? []).map((u, i) => `other${i}=${u}`);
-  return {
-    name: 'm',
-    dataDir: join(dir, 'data'),
-    listenClientUrls: ['http://127.0.0.1:0'],
-    advertiseClientUrls: ['http://127.0.0.1:0'],
-    listenPeerUrls: [peer],
-    initialAdvertisePeerUrls: [peer],
-    initialCluster: [`m=${peer}`, ...others].join(','),
-    initialClusterState: 'new',
-    initialClusterToken: 'http-test',
-    backend: 'memory',
-    snapshotCount: 10_000,
-    snapshotCatchUpEntries: 5_000,
-    heartbeatIntervalMs: 50,
-    electionTimeoutMs: 500,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    quotaBackendBytes: 0,
-    logger: SILENT,
-    ...extra,
-  };
+  const { peers: _peers, ...overrides } = extra;
+  return testMemberConfig(
+    { name: 'm', dir, dataSubdir: 'data', peerUrl: peer, initialCluster: [`m=${peer}`, ...others].join(','), token: 'http-test' },
+    overrides,
+  );
 }
 
 async function get(url: string): Promise<{ status: number; type: string | null; body: string; headers: Headers }> {
