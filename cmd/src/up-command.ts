@@ -1,6 +1,6 @@
 /**
- * `kvfleet up` (what `npm start` runs): a local cluster of Raft members in one terminal, laid
- * out like etcd's Procfile (infra1..3 on client ports 2379, 22379, 32379), data under ./data.
+ * `kvfleet up` (what `npm start` runs): a local cluster of Raft members in one terminal, named
+ * like etcd's Procfile (infra1..3; client ports 2379, 12379, 22379), data under ./data.
  * Member logs are shown as readable lines; Ctrl-C stops every member cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
