@@ -11,26 +11,15 @@ export async function serverCommand(argv: string[]): Promise<number> {
   try {
     const flags = parseServerFlags(argv);
     if (!etcdserver.isLogLevel(flags.logLevel)) throw new FlagError(`--log-level: "${flags.logLevel}" is not debug, info, warn or error`);
+    const { logLevel, ...settings } = flags;
     config = {
-      name: flags.name,
-      dataDir: flags.dataDir,
+      ...settings,
       listenClientUrls: member.parseUrlList(flags.listenClientUrls, '--listen-client-urls'),
       advertiseClientUrls: member.parseUrlList(flags.advertiseClientUrls, '--advertise-client-urls'),
       listenMetricsUrls: flags.listenMetricsUrls === '' ? [] : member.parseUrlList(flags.listenMetricsUrls, '--listen-metrics-urls'),
       listenPeerUrls: member.parseUrlList(flags.listenPeerUrls, '--listen-peer-urls'),
       initialAdvertisePeerUrls: member.parseUrlList(flags.initialAdvertisePeerUrls, '--initial-advertise-peer-urls'),
-      initialCluster: flags.initialCluster,
-      initialClusterState: flags.initialClusterState,
-      initialClusterToken: flags.initialClusterToken,
-      backend: flags.backend,
-      snapshotCount: flags.snapshotCount,
-      snapshotCatchUpEntries: flags.snapshotCatchUpEntries,
-      heartbeatIntervalMs: flags.heartbeatIntervalMs,
-      electionTimeoutMs: flags.electionTimeoutMs,
-      maxRequestBytes: flags.maxRequestBytes,
-      maxTxnOps: flags.maxTxnOps,
-      quotaBackendBytes: flags.quotaBackendBytes,
-      logger: etcdserver.createLogger(flags.logLevel, { name: flags.name }),
+      logger: etcdserver.createLogger(logLevel, { name: flags.name }),
     };
   } catch (e) {
     if (e instanceof FlagError || e instanceof member.ClusterConfigError) {

@@ -5,29 +5,17 @@
  * command line wins.
  */
 import { parseArgs } from 'node:util';
+import type { etcdserver } from '@kvfleet/server';
 
-export interface ServerFlags {
-  readonly name: string;
-  readonly dataDir: string;
-  readonly listenClientUrls: string;
-  readonly advertiseClientUrls: string;
-  /** Empty when not given. */
-  readonly listenMetricsUrls: string;
-  readonly listenPeerUrls: string;
-  readonly initialAdvertisePeerUrls: string;
-  readonly initialCluster: string;
-  readonly initialClusterState: 'new' | 'existing';
-  readonly initialClusterToken: string;
-  readonly snapshotCount: number;
-  readonly snapshotCatchUpEntries: number;
-  readonly heartbeatIntervalMs: number;
-  readonly electionTimeoutMs: number;
-  readonly maxRequestBytes: number;
-  readonly maxTxnOps: number;
-  readonly quotaBackendBytes: number;
-  readonly backend: 'lmdb' | 'memory';
-  readonly logLevel: string;
-}
+/** The member settings whose flags are comma-separated URL lists, parsed by the caller. */
+export type UrlListSetting = 'listenClientUrls' | 'advertiseClientUrls' | 'listenMetricsUrls' | 'listenPeerUrls' | 'initialAdvertisePeerUrls';
+
+/**
+ * The flags as parsed: a member's settings, with the URL lists still as given (empty when a
+ * list flag is not set) and the log level instead of a logger.
+ */
+export type ServerFlags = Omit<etcdserver.MemberConfig, UrlListSetting | 'logger'> &
+  Readonly<Record<UrlListSetting, string>> & { readonly logLevel: string };
 
 const STRING_FLAGS = {
   name: 'default',

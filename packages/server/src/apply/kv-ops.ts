@@ -77,8 +77,7 @@ function applyOp(ctx: OpContext, reader: RangeReader, op: RequestOp): ResponseOp
   if ('requestRange' in op) {
     const result = executeRange(reader, op.requestRange);
     // etcd reports the revision the range read at: before the txn's writes if it came first.
-    const { revision } = ctx.txn.range(op.requestRange.key, undefined, { countOnly: true });
-    return { responseRange: { ...result, revision } };
+    return { responseRange: { ...result, revision: ctx.txn.revision } };
   }
   if ('requestPut' in op) return { responsePut: applyPut(ctx, op.requestPut) };
   if ('requestDeleteRange' in op) return { responseDeleteRange: applyDeleteRange(ctx, op.requestDeleteRange) };

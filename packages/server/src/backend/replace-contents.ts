@@ -7,22 +7,9 @@
  * snapshot's and load the image again.
  */
 import type { Backend, RestoreResult } from './backend.js';
-
-const CLEAR_BATCH = 10_000;
+import { clearBuckets } from './clear-buckets.js';
 
 export async function replaceContents(backend: Backend, image: AsyncIterable<Uint8Array>): Promise<RestoreResult> {
-  for (;;) {
-    const view = backend.readTxn();
-    let pending: { bucket: string; keys: Uint8Array[] }[];
-    try {
-      pending = view.buckets().map((bucket) => ({ bucket, keys: view.range(bucket, { limit: CLEAR_BATCH }).map((kv) => kv.key) }));
-    } finally {
-      view.release();
-    }
-    if (pending.length === 0) break;
-    await backend.batch((b) => {
-      for (const { bucket, keys } of pending) for (const key of keys) b.delete(bucket, key);
-    });
-  }
+  await clearBuckets(backend);
   return backend.restore(image);
 }

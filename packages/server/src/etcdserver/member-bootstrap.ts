@@ -11,8 +11,7 @@ import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { bootstrapState } from '../raft/bootstrap.js';
 import type { HardState, Snapshot } from '../raft/types.js';
-import { parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
-import { memberIdFor } from '../member/member-id.js';
+import { findFounder, parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
 import { readMembers, writeMember } from '../member/member-store.js';
 import { dataDirLayout, hasExistingMember, type DataDirLayout } from './data-dir.js';
 import { MemberStorage, type MemberIdentity } from './member-storage.js';
@@ -53,14 +52,7 @@ export async function bootstrapMember(config: MemberConfig, walOptions: WalOptio
 
 async function create(config: MemberConfig, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
   const cluster = parseInitialCluster(config.initialCluster, config.initialClusterToken);
-  const selfId = memberIdFor(config.initialAdvertisePeerUrls, config.initialClusterToken);
-  const self = cluster.members.find((m) => m.id === selfId);
-  if (self === undefined || self.name !== config.name) {
-    throw new BootstrapError(
-      `--initial-cluster has no member named "${config.name}" with peer URLs ${config.initialAdvertisePeerUrls.join(',')} ` +
-        '(they must match --initial-advertise-peer-urls)',
-    );
-  }
+  const selfId = findFounder(cluster, config.name, config.initialAdvertisePeerUrls, config.initialClusterToken).id;
   const members = cluster.members.map((m) => (m.id === selfId ? { ...m, clientUrls: [...config.advertiseClientUrls] } : m));
   const identity = { memberId: selfId, clusterId: cluster.clusterId };
   const backend = await openLocalBackend(config, layout);

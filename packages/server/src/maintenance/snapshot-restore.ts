@@ -18,17 +18,18 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Backend, WriteTxn } from '../backend/backend.js';
+import type { WriteTxn } from '../backend/backend.js';
+import { clearBuckets } from '../backend/clear-buckets.js';
 import { openBackend } from '../backend/open-backend.js';
 import { decodeSnapshot } from '../backend/snapshot-format.js';
 import { dataDirLayout } from '../etcdserver/data-dir.js';
 import { MemberStorage } from '../etcdserver/member-storage.js';
-import { parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
-import { memberIdFor } from '../member/member-id.js';
+import { findFounder, parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
 import { MEMBERS_BUCKET, writeMember } from '../member/member-store.js';
 import type { KvWriteTxn } from '../mvcc/kv-store.js';
 import { encodeU64, META_BUCKET, META_CONSISTENT_INDEX, META_CONSISTENT_TERM } from '../mvcc/store-meta.js';
 import { bootstrapState } from '../raft/bootstrap.js';
+import { defaultSync, syncDirectory } from '../wal/sync.js';
 import { ALARM_BUCKET } from './alarm-store.js';
 import { SHA256_BYTES, unpaddedLength } from './snapshot-stream.js';
 
@@ -56,20 +57,10 @@ export class RestoreError extends Error {
   override readonly name = 'RestoreError';
 }
 
-/** Pairs deleted per batch when clearing the old membership and alarms. */
-const CLEAR_BATCH = 1000;
-
 export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult> {
   if (await exists(o.dataDir)) throw new RestoreError(`data-dir "${o.dataDir}" exists`);
   const cluster = parseInitialCluster(o.initialCluster, o.initialClusterToken);
-  const selfId = memberIdFor(o.initialAdvertisePeerUrls, o.initialClusterToken);
-  const self = cluster.members.find((m) => m.id === selfId);
-  if (self === undefined || self.name !== o.name) {
-    throw new RestoreError(
-      `--initial-cluster has no member named "${o.name}" with peer URLs ${o.initialAdvertisePeerUrls.join(',')} ` +
-        '(they must match --initial-advertise-peer-urls)',
-    );
-  }
+  const selfId = findFounder(cluster, o.name, o.initialAdvertisePeerUrls, o.initialClusterToken).id;
   const imageBytes = await imageLength(o.snapshotPath, await checkedContentLength(o.snapshotPath, o.skipHashCheck));
 
   const temp = `${o.dataDir}.restore-tmp`;
@@ -85,8 +76,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   let entries: number;
   try {
     entries = (await backend.restore(readRange(o.snapshotPath, imageBytes))).entries;
-    await clearBucket(backend, MEMBERS_BUCKET);
-    await clearBucket(backend, ALARM_BUCKET);
+    await clearBuckets(backend, [MEMBERS_BUCKET, ALARM_BUCKET]);
     await backend.batch((txn) => {
       const aux = auxWriter(txn);
       for (const m of members) writeMember(aux, m);
@@ -107,7 +97,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   }
   await backend.close();
   await rename(temp, o.dataDir);
-  await fsyncDir(dirname(o.dataDir));
+  await syncDirectory(dirname(o.dataDir), defaultSync);
   return { memberId: selfId, clusterId: cluster.clusterId, members, entries };
 }
 
@@ -167,22 +157,6 @@ function readRange(path: string, length: number): AsyncIterable<Uint8Array> {
   return createReadStream(path, options) as AsyncIterable<Uint8Array>;
 }
 
-async function clearBucket(backend: Backend, bucket: string): Promise<void> {
-  for (;;) {
-    const view = backend.readTxn();
-    let keys: Uint8Array[];
-    try {
-      keys = view.range(bucket, { limit: CLEAR_BATCH }).map((kv) => kv.key);
-    } finally {
-      view.release();
-    }
-    if (keys.length === 0) return;
-    await backend.batch((txn) => {
-      for (const k of keys) txn.delete(bucket, k);
-    });
-  }
-}
-
 /** writeMember records through a KV write's aux writes; here the backend batch is that write. */
 function auxWriter(txn: WriteTxn): KvWriteTxn {
   return {
@@ -198,14 +172,5 @@ async function exists(path: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
-  }
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -56,6 +56,21 @@ export function parseInitialCluster(spec: string, token: string): ClusterConfig 
   return { clusterId: clusterIdFor(members.map((m) => m.id)), members };
 }
 
+/**
+ * This member's entry in a founding configuration: the one whose id its advertised peer URLs
+ * give (as `memberIdFor`) and whose name matches. Throws if there is none.
+ */
+export function findFounder(cluster: ClusterConfig, name: string, peerUrls: readonly string[], token: string): MemberInfo {
+  const id = memberIdFor(peerUrls, token);
+  const self = cluster.members.find((m) => m.id === id);
+  if (self === undefined || self.name !== name) {
+    throw new ClusterConfigError(
+      `--initial-cluster has no member named "${name}" with peer URLs ${peerUrls.join(',')} (they must match --initial-advertise-peer-urls)`,
+    );
+  }
+  return self;
+}
+
 /** Parses a comma-separated URL list flag; each must be http(s)://host:port. */
 export function parseUrlList(spec: string, flag: string): string[] {
   const urls = spec

@@ -98,6 +98,8 @@ export interface KvWriteTxn {
   deleteRange(key: Uint8Array, end?: Uint8Array): number;
   /** Reads the store as this write has changed it so far. */
   range(key: Uint8Array, end?: Uint8Array, options?: ReadOptions): RangeResult;
+  /** The revision reads through this write see: the store's, plus one once it has changed something. */
+  readonly revision: number;
   /**
    * Stores `value` under `key` in another module's `bucket` (not `key` or `meta`), in the same
    * batch as this write's KV changes and consistent index. Does not make a new revision.
@@ -608,11 +610,15 @@ class WriteTxnImpl implements KvWriteTxn {
     checkKey(key);
     const limit = checkLimit(options.limit);
     const live = this.live(key, end);
-    const revision = this.changes.length === 0 ? this.base : this.base + 1;
+    const revision = this.revision;
     if (options.countOnly === true) return { kvs: [], count: live.length, more: false, revision };
     const more = limit > 0 && live.length > limit;
     const kvs = (more ? live.slice(0, limit) : live).map((kv) => shape(kv, options.keysOnly === true));
     return { kvs, count: live.length, more, revision };
+  }
+
+  get revision(): number {
+    return this.changes.length === 0 ? this.base : this.base + 1;
   }
 
   private check(): void {

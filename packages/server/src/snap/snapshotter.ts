@@ -8,6 +8,7 @@ import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/prom
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Snapshot } from '../raft/types.js';
+import { defaultSync, syncDirectory } from '../wal/sync.js';
 import { decodeSnapFile, encodeSnapFile } from './snap-file.js';
 
 /** Metadata files kept besides the newest, so an operator can look back a little. */
@@ -52,9 +53,9 @@ export class Snapshotter {
     const final = this.dbPath(index, term);
     const temp = `${final}.incoming`;
     await pipeline(data, createWriteStream(temp));
-    await fsyncPath(temp);
+    await fsyncFile(temp);
     await rename(temp, final);
-    await fsyncPath(this.dir);
+    await syncDirectory(this.dir, defaultSync);
   }
 
   /**
@@ -110,10 +111,10 @@ async function writeDurably(dir: string, name: string, bytes: Uint8Array): Promi
     await handle.close();
   }
   await rename(temp, join(dir, name));
-  await fsyncPath(dir);
+  await syncDirectory(dir, defaultSync);
 }
 
-async function fsyncPath(path: string): Promise<void> {
+async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();
