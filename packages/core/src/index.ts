@@ -2,3 +2,4 @@ export * from './random.js';
 export * from './etcd-errors.js';
 export * from './keys.js';
 export * as proto from './proto/index.js';
+export * from './kv/index.js';

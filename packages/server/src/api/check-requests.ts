@@ -2,22 +2,15 @@
  * The checks etcd's gRPC layer makes before a request reaches Raft (etcd's v3rpc key.go), with
  * the same errors, so a bad request fails fast and identically.
  */
-import { EtcdError, ETCD_ERRORS, compareKeys } from '@kvfleet/core';
+import { EtcdError, ETCD_ERRORS, checkRangeRequest, compareKeys } from '@kvfleet/core';
 import {
-  SortOrder,
-  SortTarget,
   type DeleteRangeRequest,
   type PutRequest,
-  type RangeRequest,
   type RequestOp,
   type TxnRequest,
 } from '../apply/requests.js';
 
-export function checkRangeRequest(r: RangeRequest): void {
-  if (r.key.length === 0) throw new EtcdError(ETCD_ERRORS.ErrGRPCEmptyKey);
-  if (!Object.values(SortOrder).includes(r.sortOrder as 0)) throw new EtcdError(ETCD_ERRORS.ErrGRPCInvalidSortOption);
-  if (!Object.values(SortTarget).includes(r.sortTarget as 0)) throw new EtcdError(ETCD_ERRORS.ErrGRPCInvalidSortOption);
-}
+export { checkRangeRequest };
 
 export function checkPutRequest(r: PutRequest): void {
   if (r.key.length === 0) throw new EtcdError(ETCD_ERRORS.ErrGRPCEmptyKey);

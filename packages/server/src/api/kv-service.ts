@@ -1,7 +1,7 @@
 /** etcd's KV service: reads served locally (after a ReadIndex barrier unless serializable), writes through Raft. */
 import type { proto } from '@kvfleet/core';
 import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange, normalizeTxn } from '../apply/normalize.js';
-import { executeRange } from '../apply/range.js';
+import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { DeleteRangeResult, PutResult, RequestOp, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';

@@ -6,7 +6,7 @@
  */
 import { compareKeys } from '@kvfleet/core';
 import type { KeyValue } from '../mvcc/kv-record.js';
-import type { RangeReader } from './range.js';
+import type { RangeReader } from '@kvfleet/core';
 import { CompareResult, CompareTarget, type Compare } from './requests.js';
 
 const ZERO_KV: KeyValue = {

@@ -9,7 +9,7 @@ import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { KvWriteTxn, KvStore } from '../mvcc/kv-store.js';
 import { compareAll } from './compare.js';
-import { executeRange, type RangeReader } from './range.js';
+import { executeRange, type RangeReader } from '@kvfleet/core';
 import type {
   DeleteRangeRequest,
   DeleteRangeResult,

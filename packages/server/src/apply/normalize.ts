@@ -3,7 +3,7 @@
  * apply layer's requests (plain numbers, defaults filled in). Used for client requests and for
  * the requests inside committed Raft entries alike, so both take the same path.
  */
-import { proto } from '@kvfleet/core';
+import { normalizeRange, proto } from '@kvfleet/core';
 import type {
   AlarmRequest,
   Compare,
@@ -15,7 +15,6 @@ import type {
   LeaseRevokeRequest,
   MemberAttributesRequest,
   PutRequest,
-  RangeRequest,
   RequestOp,
   TxnRequest,
 } from './requests.js';
@@ -24,23 +23,8 @@ const num = proto.int64ToNumber;
 const EMPTY = new Uint8Array(0);
 const bytes = (b: Uint8Array | null | undefined): Uint8Array => b ?? EMPTY;
 
-export function normalizeRange(r: proto.RangeRequest): RangeRequest {
-  return {
-    key: bytes(r.key),
-    rangeEnd: bytes(r.rangeEnd),
-    limit: num(r.limit, 'limit'),
-    revision: num(r.revision, 'revision'),
-    sortOrder: r.sortOrder ?? 0,
-    sortTarget: r.sortTarget ?? 0,
-    serializable: r.serializable === true,
-    keysOnly: r.keysOnly === true,
-    countOnly: r.countOnly === true,
-    minModRevision: num(r.minModRevision, 'min_mod_revision'),
-    maxModRevision: num(r.maxModRevision, 'max_mod_revision'),
-    minCreateRevision: num(r.minCreateRevision, 'min_create_revision'),
-    maxCreateRevision: num(r.maxCreateRevision, 'max_create_revision'),
-  };
-}
+// Range normalization is shared with the proxy, so it lives in core.
+export { normalizeRange };
 
 export function normalizePut(r: proto.PutRequest): PutRequest {
   return {

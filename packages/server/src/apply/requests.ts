@@ -3,28 +3,13 @@
  * fields) with every int64 already checked and turned into a JavaScript number and every absent
  * field given its protobuf default. The gRPC layer and the Raft entry decoder both produce these.
  */
-import type { KeyValue } from '../mvcc/kv-record.js';
+import type { KeyValue, RangeRequest, RangeResult } from '@kvfleet/core';
 
-export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
-export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
+// Range reading is shared with the proxy's watch cache, so it lives in core.
+export { SortOrder, SortTarget, type RangeRequest, type RangeResult } from '@kvfleet/core';
+
 export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
 export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
-
-export interface RangeRequest {
-  readonly key: Uint8Array;
-  readonly rangeEnd: Uint8Array;
-  readonly limit: number;
-  readonly revision: number;
-  readonly sortOrder: number;
-  readonly sortTarget: number;
-  readonly serializable: boolean;
-  readonly keysOnly: boolean;
-  readonly countOnly: boolean;
-  readonly minModRevision: number;
-  readonly maxModRevision: number;
-  readonly minCreateRevision: number;
-  readonly maxCreateRevision: number;
-}
 
 export interface PutRequest {
   readonly key: Uint8Array;
@@ -117,14 +102,6 @@ export type InternalRequest = { readonly id: number } & (
 );
 
 /** Response bodies; the gRPC layer adds the header. */
-export interface RangeResult {
-  readonly kvs: KeyValue[];
-  readonly more: boolean;
-  readonly count: number;
-  /** The revision the read saw, when it differs from the response's (a range inside a txn before the txn's writes). */
-  readonly revision?: number;
-}
-
 export interface PutResult {
   readonly prevKv?: KeyValue;
 }

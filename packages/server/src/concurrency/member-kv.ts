@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../api/check-requests.js';
-import { executeRange } from '../apply/range.js';
+import { executeRange } from '@kvfleet/core';
 import type { LeaseGrantResult, RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { KeyValue } from '../mvcc/kv-record.js';

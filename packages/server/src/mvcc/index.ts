@@ -27,7 +27,6 @@ export {
   type IndexEntry,
   type KeyRevision,
 } from './tree-index.js';
-export { BTree, compareKeys, type BTreeOptions } from './btree.js';
 export { MvccError, isMvccError, type MvccErrorCode } from './errors.js';
 export { type KeyValue, KV_RECORD_FORMAT, encodeKeyValue, decodeKeyValue } from './kv-record.js';
 export {

@@ -15,17 +15,10 @@
  * Decoding checks every length and number, so a damaged record fails loudly
  * (`ErrMvccCorrupt`) instead of being served as data.
  */
+import type { KeyValue } from '@kvfleet/core';
 import { MvccError } from './errors.js';
 
-export interface KeyValue {
-  readonly key: Uint8Array;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  readonly version: number;
-  readonly value: Uint8Array;
-  /** Lease id; 0 means no lease. */
-  readonly lease: number;
-}
+export type { KeyValue } from '@kvfleet/core';
 
 export const KV_RECORD_FORMAT = 1;
 const FIXED_BYTES = 1 + 4 * 8 + 4 + 4;

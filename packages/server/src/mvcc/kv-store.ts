@@ -21,7 +21,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
 import { MvccError } from './errors.js';
 import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
-import { compareKeys } from './btree.js';
+import { compareKeys } from '@kvfleet/core';
 import { type Revision, decodeRevision, encodeRevision } from './revision.js';
 import {
   KEY_BUCKET,

@@ -15,7 +15,7 @@
  * about 10-15 us per new key when loading 1M random 30-byte keys (a large part is allocating
  * the key copy and its KeyIndex), a few ms for a 1k-key range, under 3 s to compact 1M keys.
  */
-import { BTree, compareKeys } from './btree.js';
+import { BTree, compareKeys } from '@kvfleet/core';
 import { MvccError } from './errors.js';
 import { KeyIndex, type KeyIndexGetResult } from './key-index.js';
 import { type Revision, RevisionSet, compareRevisions } from './revision.js';

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { executeRange } from '../../src/apply/range.js';
+import { executeRange } from '@kvfleet/core';
 import { SortOrder, SortTarget } from '../../src/apply/requests.js';
 import { MvccError } from '../../src/mvcc/errors.js';
 import type { KvStore } from '../../src/mvcc/kv-store.js';

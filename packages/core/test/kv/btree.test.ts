@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BTree } from '../../src/mvcc/btree.js';
-import { b, rng } from './helpers.js';
+import { BTree } from '../../src/kv/btree.js';
+import { SeededRandom } from '../../src/random.js';
+
+const b = (...bytes: number[]): Uint8Array => new Uint8Array(bytes);
+const rng = (seed: number): (() => number) => {
+  const random = new SeededRandom(seed);
+  return () => random.float();
+};
 
 function hexKey(key: Uint8Array): string {
   return Buffer.from(key).toString('hex');

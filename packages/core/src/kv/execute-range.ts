@@ -11,9 +11,9 @@
  *   by key, so only KEY+NONE can skip sorting);
  * - `more` is true when the cut removed something.
  */
-import type { KeyValue } from '../mvcc/kv-record.js';
-import { compareKeys } from '@kvfleet/core';
-import { SortOrder, SortTarget, type RangeRequest, type RangeResult } from './requests.js';
+import { compareKeys } from '../keys.js';
+import type { KeyValue } from './key-value.js';
+import { SortOrder, SortTarget, type RangeRequest, type RangeResult } from './range-request.js';
 
 /** A store to read from: the KvStore itself, or a write transaction's view. */
 export interface RangeReader {

@@ -13,6 +13,8 @@
  * or merging with a sibling after a delete, so the height stays logarithmic as keys come and go.
  */
 
+import { compareKeys } from '../keys.js';
+
 interface Leaf<V> {
   readonly leaf: true;
   keys: Uint8Array[];
@@ -32,17 +34,6 @@ type Node<V> = Leaf<V> | Inner<V>;
 export interface BTreeOptions {
   /** Most keys in a leaf and most children of an inner node; at least 4. Default 64. */
   readonly maxNodeSize?: number;
-}
-
-/** Unsigned lexicographic byte order; negative, zero or positive like Buffer.compare. */
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  // A JS loop beats the native Buffer.compare call for the short keys an index holds.
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 export class BTree<V> {
