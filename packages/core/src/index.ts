@@ -3,3 +3,4 @@ export * from './etcd-errors.js';
 export * from './keys.js';
 export * as proto from './proto/index.js';
 export * from './kv/index.js';
+export * from './watchcache/index.js';

@@ -1,0 +1,2 @@
+export * from './watch-cache.js';
+export * from './watch-filter.js';
