@@ -4,3 +4,4 @@ export * from './keys.js';
 export * as proto from './proto/index.js';
 export * from './kv/index.js';
 export * from './watchcache/index.js';
+export * from './watch/index.js';

@@ -3,7 +3,6 @@ export * as wal from './wal/index.js';
 export * as mvcc from './mvcc/index.js';
 export * as backend from './backend/index.js';
 export * as lease from './lease/index.js';
-export * as watch from './watch/index.js';
 export * as transport from './transport/index.js';
 export * as snap from './snap/index.js';
 export * as member from './member/index.js';

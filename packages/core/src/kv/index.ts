@@ -3,3 +3,4 @@ export * from './key-value.js';
 export * from './range-request.js';
 export * from './execute-range.js';
 export * from './btree.js';
+export * from './kv-event.js';

@@ -1,2 +1,1 @@
 export * from './watch-cache.js';
-export * from './watch-filter.js';

@@ -23,14 +23,11 @@
 import { EtcdError, ETCD_ERRORS } from '../etcd-errors.js';
 import { BTree } from '../kv/btree.js';
 import type { KeyValue } from '../kv/key-value.js';
+import type { KvEvent } from '../kv/kv-event.js';
 import { compareKeys } from '../keys.js';
 
-/** One change. A delete's `kv` carries the key and the deleting revision; its other numbers are 0 and its value empty. */
-export interface CacheEvent {
-  readonly type: 'put' | 'delete';
-  readonly kv: KeyValue;
-  readonly prevKv?: KeyValue;
-}
+/** One change; a delete's `kv` carries the key and the deleting revision, its other numbers 0 and its value empty. */
+export type CacheEvent = KvEvent;
 
 /** Every event of one revision, in the order the upstream applied them. */
 export interface RevisionEvents {

@@ -1,19 +1,11 @@
 /** Turning apply-layer results into etcd's response messages. */
 import type { proto } from '@kvfleet/core';
 import type { KeyValue } from '../mvcc/kv-record.js';
-import type { KvEvent } from '../mvcc/kv-store.js';
 import type { ResponseOp, TxnResult } from '../apply/requests.js';
 import type { ResponseHeaderFields } from '../etcdserver/etcd-server.js';
 
 export function kvToWire(kv: KeyValue): proto.KeyValue {
   return kv;
-}
-
-export function eventToWire(e: KvEvent): proto.Event {
-  const kv: proto.KeyValue = e.type === 'put' ? e.kv : { key: e.kv.key, modRevision: e.kv.modRevision };
-  const out: proto.Event = { type: e.type === 'put' ? 0 : 1, kv };
-  if (e.prevKv !== undefined) out.prevKv = e.prevKv;
-  return out;
 }
 
 export function txnToWire(header: ResponseHeaderFields | { revision: number }, r: TxnResult): proto.TxnResponse {

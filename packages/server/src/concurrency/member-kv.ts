@@ -10,7 +10,7 @@ import { executeRange } from '@kvfleet/core';
 import type { LeaseGrantResult, RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { KeyValue } from '../mvcc/kv-record.js';
-import type { WatchStream } from '../watch/watch-stream.js';
+import type { WatchStream } from '@kvfleet/core';
 import type { ConcurrencyKv, KeyWatch, KeyWatchRequest, KeyWatchSink } from './concurrency-kv.js';
 
 const EMPTY = new Uint8Array(0);

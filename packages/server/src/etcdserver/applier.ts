@@ -17,7 +17,7 @@ import { MvccError } from '../mvcc/errors.js';
 import { isLeaseError } from '../lease/errors.js';
 import { EntryType, type Entry, type Snapshot } from '../raft/types.js';
 import type { Lessor } from '../lease/lessor.js';
-import type { WatchHub } from '../watch/watch-hub.js';
+import type { WatchHub } from '@kvfleet/core';
 import { decodeInternalRequest } from '../apply/internal-codec.js';
 import { applyDeleteRange, applyPut, applyTxn, type LeaseBinding, type OpContext } from '../apply/kv-ops.js';
 import type { InternalRequest, MemberAttributesRequest } from '../apply/requests.js';

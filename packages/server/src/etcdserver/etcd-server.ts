@@ -14,7 +14,7 @@ import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { Lessor, type LessorOptions } from '../lease/lessor.js';
 import { minLeaseTtlSeconds } from '../lease/limits.js';
-import { WatchHub } from '../watch/watch-hub.js';
+import { WatchHub } from '@kvfleet/core';
 import { RaftNode } from '../raft/raft-node.js';
 import { RaftError } from '../raft/errors.js';
 import { StateType, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';

@@ -21,7 +21,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
 import { MvccError } from './errors.js';
 import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
-import { compareKeys } from '@kvfleet/core';
+import { compareKeys, type KvEvent } from '@kvfleet/core';
 import { type Revision, decodeRevision, encodeRevision } from './revision.js';
 import {
   KEY_BUCKET,
@@ -73,13 +73,7 @@ export interface RangeResult {
 }
 
 /** One change, as a watch layer delivers it. */
-export interface KvEvent {
-  readonly type: 'put' | 'delete';
-  /** The new record; for a delete only `key` and `modRevision` are meaningful. */
-  readonly kv: KeyValue;
-  /** The key's value before the change, if it existed. */
-  readonly prevKv?: KeyValue;
-}
+export type { KvEvent } from '@kvfleet/core';
 
 export interface WriteResult<T> {
   /** The store revision after the write: new if anything changed, else unchanged. */

@@ -1,8 +1,8 @@
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { KvStore, type KvWriteTxn } from '../../src/mvcc/kv-store.js';
-import { WatchHub } from '../../src/watch/watch-hub.js';
-import type { WatchResponse, WatchStreamOptions } from '../../src/watch/watch-messages.js';
-import type { WatchStream } from '../../src/watch/watch-stream.js';
+import { WatchHub } from '@kvfleet/core';
+import type { WatchResponse, WatchStreamOptions } from '@kvfleet/core';
+import type { WatchStream } from '@kvfleet/core';
 
 export { k, str } from '../mvcc/helpers.js';
 

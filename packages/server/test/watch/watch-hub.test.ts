@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KvEvent } from '../../src/mvcc/kv-store.js';
-import type { WatchResponse } from '../../src/watch/watch-messages.js';
+import type { WatchResponse } from '@kvfleet/core';
 import { type Client, client, k, setup, str } from './helpers.js';
 import { rng } from '../mvcc/helpers.js';
 

@@ -3,7 +3,7 @@
  * hands its sink. They mirror etcd's WatchCreateRequest and WatchResponse minus gRPC framing
  * (the gRPC layer adds cluster/member ids and term to the header, and fragments).
  */
-import type { KvEvent } from '../mvcc/kv-store.js';
+import type { KvEvent } from '../kv/kv-event.js';
 
 /** etcd's InvalidWatchID: a create that failed, and a progress response for the whole stream. */
 export const INVALID_WATCH_ID = -1;

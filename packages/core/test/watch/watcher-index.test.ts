@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type WatchEnd, WatcherIndex } from '../../src/watch/watcher-index.js';
-import { k, str } from './helpers.js';
+const k = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const str = (key: Uint8Array): string => Buffer.from(key).toString('latin1');
 
 interface W {
   key: Uint8Array;

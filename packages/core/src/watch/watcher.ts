@@ -2,8 +2,8 @@
  * One watch: what it selects, how far it has got, and how its events are shaped (filters,
  * prev_kv). The hub moves it between synced and unsynced; its stream owns it.
  */
-import type { KeyValue } from '../mvcc/kv-record.js';
-import type { KvEvent } from '../mvcc/kv-store.js';
+import type { KeyValue } from '../kv/key-value.js';
+import type { KvEvent } from '../kv/kv-event.js';
 import type { WatchStream } from './watch-stream.js';
 import type { IndexedWatcher, WatchEnd } from './watcher-index.js';
 

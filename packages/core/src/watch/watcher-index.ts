@@ -10,7 +10,7 @@
  * The sorted array is rebuilt lazily after adds and deletes, so creating many range watchers
  * costs one sort at the next lookup.
  */
-import { compareKeys } from '@kvfleet/core';
+import { compareKeys } from '../keys.js';
 
 /** A parsed range end: undefined for a single key, 'open' for every key from `key` on. */
 export type WatchEnd = Uint8Array | 'open' | undefined;

@@ -8,7 +8,7 @@
  * Every response goes through one FIFO queue, so a watcher's created response comes before
  * its events and a progress response after every event it vouches for.
  */
-import { classifyRange } from '@kvfleet/core';
+import { classifyRange } from '../keys.js';
 import type { WatchHub } from './watch-hub.js';
 import {
   ERR_EMPTY_WATCHER_RANGE,

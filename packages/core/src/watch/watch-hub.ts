@@ -14,8 +14,9 @@
  * on a timer). Its revision is the last one notified, not the store's, so a progress response
  * never vouches for a committed write whose events have not been handed out yet.
  */
-import type { KeyValue } from '../mvcc/kv-record.js';
-import type { KvEvent, KvStore } from '../mvcc/kv-store.js';
+import type { KeyValue } from '../kv/key-value.js';
+import type { KvEvent } from '../kv/kv-event.js';
+import type { WatchHistory } from './watch-history.js';
 import type { WatchResponse, WatchSink, WatchStreamOptions } from './watch-messages.js';
 import { WatchStream } from './watch-stream.js';
 import type { Watcher } from './watcher.js';
@@ -31,7 +32,7 @@ export class WatchHub {
   private readonly streams = new Set<WatchStream>();
   private work = 0;
 
-  constructor(private readonly store: KvStore) {
+  constructor(private readonly store: WatchHistory) {
     this.rev = store.currentRevision;
   }
 

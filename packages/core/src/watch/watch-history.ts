@@ -1,0 +1,22 @@
+import type { KeyValue } from '../kv/key-value.js';
+import type { KvEvent } from '../kv/kv-event.js';
+
+/**
+ * Where a watch hub reads the past from: a member's MVCC store, or a proxy's watch cache.
+ * Synchronous, because the hub is.
+ */
+export interface WatchHistory {
+  /** The latest revision the source holds. */
+  readonly currentRevision: number;
+  /** The compact revision: watchers needing revisions below it are canceled with it. */
+  readonly compactRevision: number;
+  /** The lowest revision `history` can return events from. */
+  readonly firstHistoryRevision: number;
+  /**
+   * The changes with revisions in [fromRev, toRev], in order, whole revisions only, at most
+   * about `limit` events; `lastRevision` is the last revision covered (continue from it + 1).
+   */
+  history(fromRev: number, toRev: number, options?: { readonly limit?: number }): { readonly events: readonly KvEvent[]; readonly lastRevision: number };
+  /** The key's value just before `event`, if it existed. */
+  prevKvOf(event: KvEvent): KeyValue | undefined;
+}
