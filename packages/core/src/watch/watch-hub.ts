@@ -95,6 +95,16 @@ export class WatchHub {
   }
 
   /**
+   * The history was replaced up to `revision` without its events (a proxy's cache re-listed):
+   * every synced watcher falls back to history, where one whose next revision is gone is
+   * canceled as compacted. Never moves the hub's revision back.
+   */
+  rebase(revision: number): void {
+    for (const w of [...this.synced.values()]) this.markUnsynced(w, Math.max(w.minRev, this.rev + 1));
+    if (revision > this.rev) this.rev = revision;
+  }
+
+  /**
    * Moves unsynced watchers forward: reads at most about `maxEvents` changes (whole
    * revisions) from the store's history, from the oldest revision one of them needs, and
    * sends each its part; watchers reaching the hub's revision become synced. A watcher whose

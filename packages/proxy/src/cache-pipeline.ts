@@ -1,0 +1,59 @@
+/**
+ * What happens after the feed changes the cache: the watch hub hands the new revision's events
+ * to synced watchers, unsynced ones catch up from the window, and reads waiting for the
+ * revision wake. A re-list (the cache jumped ahead without events) makes every watcher fall
+ * behind; those whose next revision left the window are canceled as compacted, as etcd would.
+ */
+import { WatchHub, type WatchCache } from '@kvfleet/core';
+import { CacheHistory } from './cache-history.js';
+import { RevisionWaiters } from './revision-waiters.js';
+
+/** How often watchers behind the cache catch up (after a slow stream drains), as on a member. */
+const WATCH_SYNC_INTERVAL_MS = 100;
+/** etcd's default progress notification interval for watchers that ask for it. */
+const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+
+export class CachePipeline {
+  readonly hub: WatchHub;
+  readonly waiters: RevisionWaiters;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly cache: WatchCache,
+    options: { readonly progressIntervalMs?: number } = {},
+  ) {
+    this.hub = new WatchHub(new CacheHistory(cache));
+    this.waiters = new RevisionWaiters(() => cache.revision);
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(WATCH_SYNC_INTERVAL_MS, () => this.hub.syncUnsynced());
+    every(options.progressIntervalMs ?? WATCH_PROGRESS_INTERVAL_MS, () => this.hub.progressTick());
+  }
+
+  /** The feed applied `revision` to the cache. */
+  revisionApplied(revision: number): void {
+    const batch = this.cache.eventsAfter(revision - 1)?.[0];
+    if (batch !== undefined && batch.revision === revision && revision > this.hub.revision) {
+      this.hub.notify(revision, batch.events);
+    } else if (revision > this.hub.revision) {
+      this.hub.notify(revision, []);
+    }
+    this.hub.syncUnsynced();
+    this.waiters.advance(revision);
+  }
+
+  /** The feed re-listed the cache at `revision`. */
+  reset(revision: number): void {
+    this.hub.rebase(revision);
+    this.hub.syncUnsynced();
+    this.waiters.advance(revision);
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.waiters.close();
+  }
+}
