@@ -1,5 +1,5 @@
-// `kvfleet up` (npm start): three members in one process tree, usable at once, stopped cleanly
-// by Ctrl-C (SIGINT) with no member left behind, and resumed from the same data dir.
+// `kvfleet up` (npm start): three members and two proxies in one process tree, usable at once,
+// stopped cleanly by Ctrl-C (SIGINT) with nothing left behind, and resumed from the same data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -10,7 +10,9 @@ import { proto } from '@kvfleet/core';
 import { repoRoot } from '../harness/cluster.js';
 import { track } from '../harness/processes.js';
 
-const STEP = 3;
+// Room for the proxies' ports (base + 100, base + 200) below the second member's.
+const STEP = 300;
+const PROXY_PORTS = [100, 200];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -20,11 +22,11 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port whose three members' client and peer ports are all free right now. */
+/** A base port whose members' client and peer ports and proxies' ports are all free right now. */
 async function freeBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 30000);
-    const ports = [0, 1, 2].flatMap((i) => [base + i * STEP, base + i * STEP + 1]);
+    const ports = [0, 1, 2].flatMap((i) => [base + i * STEP, base + i * STEP + 1]).concat(PROXY_PORTS.map((p) => base + p));
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
   throw new Error('no free port range found');
@@ -51,8 +53,10 @@ async function waitFor(cond: () => boolean, what: string, output: () => string, 
   }
 }
 
-async function putThenGet(port: number, key: string, value: string): Promise<string> {
+/** Puts through `port`, then reads back through `readPort` (default the same). */
+async function putThenGet(port: number, key: string, value: string, readPort = port): Promise<string> {
   const kv = proto.createClient('KV', `127.0.0.1:${String(port)}`);
+  const reader = readPort === port ? kv : proto.createClient('KV', `127.0.0.1:${String(readPort)}`);
   try {
     const deadline = () => ({ deadline: Date.now() + 5000 });
     for (let attempt = 0; ; attempt++) {
@@ -65,10 +69,19 @@ async function putThenGet(port: number, key: string, value: string): Promise<str
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const res = await proto.unaryCall(kv.Range.bind(kv), { key: Buffer.from(key) }, undefined, deadline());
-    return Buffer.from(res.kvs[0]?.value ?? []).toString();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await proto.unaryCall(reader.Range.bind(reader), { key: Buffer.from(key) }, undefined, deadline());
+        return Buffer.from(res.kvs[0]?.value ?? []).toString();
+      } catch (e) {
+        // A proxy may still be loading its cache.
+        if (attempt > 50) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } finally {
     kv.close();
+    if (reader !== kv) reader.close();
   }
 }
 
@@ -78,19 +91,22 @@ describe('kvfleet up (npm start)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('starts three members, serves at once, stops on Ctrl-C and resumes from its data', async () => {
+  it('starts three members and two proxies, serves at once, stops on Ctrl-C and resumes from its data', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'kvfleet-up-'));
     dirs.push(dataDir);
     const base = await freeBasePort();
 
     const first = startUp(dataDir, base);
-    await waitFor(() => (first.output().match(/serving client requests/g) ?? []).length === 3, 'three members serving', first.output);
+    await waitFor(() => (first.output().match(/serving client requests/g) ?? []).length >= 3, 'three members serving', first.output);
     expect(first.output()).toContain(`etcdctl --endpoints=127.0.0.1:${String(base)},127.0.0.1:${String(base + STEP)},127.0.0.1:${String(base + 2 * STEP)}`);
     expect(await putThenGet(base + STEP, 'up/k', 'v1')).toBe('v1');
+    // A linearizable read through each proxy sees the write made through a member.
+    for (const p of PROXY_PORTS) expect(await putThenGet(base + STEP, `up/p${String(p)}`, 'pv', base + p)).toBe('pv');
+    expect(first.output()).toContain(`etcdctl --endpoints=127.0.0.1:${String(base + 100)},127.0.0.1:${String(base + 200)} get hello`);
     first.child.kill('SIGINT');
     expect(await first.exit).toBe(0);
     expect(first.output()).toContain('cluster stopped');
-    expect((first.output().match(/ INFO  stopped/g) ?? []).length).toBe(3);
+    expect((first.output().match(/ INFO  stopped/g) ?? []).length).toBeGreaterThanOrEqual(3);
 
     const second = startUp(dataDir, base);
     await waitFor(() => (second.output().match(/member restarted/g) ?? []).length === 3, 'three members restarted', second.output);
