@@ -5,3 +5,4 @@ export * as proto from './proto/index.js';
 export * from './kv/index.js';
 export * from './watchcache/index.js';
 export * from './watch/index.js';
+export * from './net/index.js';

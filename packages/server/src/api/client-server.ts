@@ -1,7 +1,7 @@
 /**
  * The gRPC server on a member's client URLs: etcd's KV, Watch, Lease, Cluster and Maintenance
  * services, with etcd's message size limits. As in etcd, each client URL also serves HTTP/1.1
- * on the same port (http/connection-mux.ts): /health, /version, /metrics and plugins such as
+ * on the same port (core's net/connection-mux.ts): /health, /version, /metrics and plugins such as
  * the JSON gateway (http/http-app.ts); `--listen-metrics-urls` get their own HTTP listeners.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -9,9 +9,8 @@ import { proto } from '@kvfleet/core';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { ConnectionMux } from '../http/connection-mux.js';
+import { ConnectionMux, dialAddress, listenAddress } from '@kvfleet/core';
 import { createHttpApp, type HttpPlugin } from '../http/http-app.js';
-import { dialAddress, listenAddress } from '../http/listen-address.js';
 import { MetricsListener } from '../http/metrics-listener.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';

@@ -4,9 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { ConnectionMux } from './connection-mux.js';
+import { ConnectionMux } from '@kvfleet/core';
 import { createHttpApp } from './http-app.js';
-import { listenAddress } from './listen-address.js';
+import { listenAddress } from '@kvfleet/core';
 
 export class MetricsListener {
   private readonly muxes: ConnectionMux[] = [];

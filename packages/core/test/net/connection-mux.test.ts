@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { connect, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionMux, HTTP2_PREFACE, classify } from '../../src/http/connection-mux.js';
+import { ConnectionMux, HTTP2_PREFACE, classify } from '../../src/net/connection-mux.js';
 
 const PING = {
   path: '/test.Mux/Ping',
