@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { proxyCommand } from './proxy-command.js';
 import { serverCommand } from './server-command.js';
 import { snapshotCommand } from './snapshot-command.js';
 import { upCommand } from './up-command.js';
@@ -11,20 +12,20 @@ Usage: kvfleet <command> [options]
 
 Commands:
   server          Run a Raft member (etcd's flags; kvfleet server --help)
-  up              Run a local 3-member cluster in this terminal (npm start)
+  proxy           Run a read proxy in front of members (kvfleet proxy --help)
+  up              Run a local cluster (3 members, 2 proxies) in this terminal (npm start)
   snapshot        snapshot restore <file>: a new member data dir from a saved snapshot
   help            Show this help
 
 Options:
   -h, --help      Show this help
   -v, --version   Print the version
-
-Proxy and tooling commands arrive with their issues; see README.md.
 `;
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'server') return serverCommand(argv.slice(1));
+  if (argv[0] === 'proxy') return proxyCommand(argv.slice(1));
   if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1));
   if (argv[0] === 'up') return upCommand(argv.slice(1), fileURLToPath(new URL('../bin/kvfleet.js', import.meta.url)));
   let parsed;

@@ -1,1 +1,2 @@
 export { SessionRevisionFloor } from './session.js';
+export { ProxyServer, type ProxyServerOptions } from './proxy-server.js';

@@ -1,0 +1,162 @@
+/**
+ * A running proxy: the watch cache and its feed from the members, the gRPC services (KV and
+ * Watch from the cache, the rest forwarded), and HTTP (/livez, /readyz, /health, /metrics) on
+ * the same client ports, as a member serves them.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ConnectionMux, dialAddress, listenAddress, proto, WatchCache } from '@kvfleet/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import { forwardService, rawDefinition } from './api/forward.js';
+import { kvService } from './api/kv-service.js';
+import { watchService } from './api/watch-service.js';
+import { CachePipeline } from './cache-pipeline.js';
+import type { ProxyContext } from './context.js';
+import { ProxyMetrics } from './proxy-metrics.js';
+import { SessionTable } from './session-table.js';
+import { CacheFeed } from './upstream/cache-feed.js';
+import { Upstream } from './upstream/upstream.js';
+
+export interface ProxyServerOptions {
+  /** The members (host:port or URLs). */
+  readonly endpoints: readonly string[];
+  readonly listenClientUrls: readonly string[];
+  /** How long a read waits for the cache before it is forwarded. Default 1 s. */
+  readonly readWaitMs?: number;
+  /** Most revisions in the cache's window. Default 10,000. */
+  readonly windowRevisionsMax?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** Services forwarded whole; KV and Watch are answered from the cache. */
+const FORWARDED: readonly proto.ServiceName[] = ['Lease', 'Cluster', 'Maintenance', 'Auth', 'Election', 'Lock'];
+const GRPC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024 + 512 * 1024;
+
+export class ProxyServer {
+  readonly ports: number[] = [];
+  private readonly grpcServer: grpc.Server;
+  private readonly muxes: ConnectionMux[] = [];
+  private readonly openStreams = new Set<() => void>();
+  private injector: grpc.ConnectionInjector | undefined;
+  private http: FastifyInstance | undefined;
+
+  private constructor(
+    readonly context: ProxyContext,
+    private readonly pipeline: CachePipeline,
+    private readonly options: ProxyServerOptions,
+  ) {
+    this.grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': -1,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    });
+    this.grpcServer.addService(proto.serviceDefinition('KV'), kvService(context));
+    this.grpcServer.addService(proto.serviceDefinition('Watch'), watchService(context, this.openStreams));
+    for (const name of FORWARDED) this.grpcServer.addService(rawDefinition(name), forwardService(name, context.upstream));
+  }
+
+  /** Starts the feed and listens on every client URL; resolves once listening (not yet ready: see /readyz). */
+  static async start(options: ProxyServerOptions): Promise<ProxyServer> {
+    const cache = new WatchCache(options.windowRevisionsMax === undefined ? {} : { windowRevisionsMax: options.windowRevisionsMax });
+    const upstream = new Upstream(options.endpoints);
+    const pipeline = new CachePipeline(cache);
+    let metrics: ProxyMetrics | undefined;
+    const feed = new CacheFeed(upstream, cache, {
+      onRevision: (rev) => {
+        metrics?.eventsApplied.inc(cache.eventsAfter(rev - 1)?.[0]?.events.length ?? 0);
+        pipeline.revisionApplied(rev);
+      },
+      onReset: (rev) => pipeline.reset(rev),
+      onRevisionCheck: () => metrics?.upstreamRevisionChecks.inc(),
+      log: options.log,
+    });
+    metrics = new ProxyMetrics({
+      cache,
+      hub: () => pipeline.hub,
+      upstreamRevision: () => feed.upstreamRevision,
+      lastAppliedAtMs: () => feed.lastAppliedAtMs,
+      now: () => Date.now(),
+    });
+    const context: ProxyContext = {
+      cache,
+      upstream,
+      feed,
+      hub: pipeline.hub,
+      waiters: pipeline.waiters,
+      sessions: new SessionTable(),
+      metrics,
+      readWaitMs: options.readWaitMs ?? 1000,
+      isReady: () => feed.ready,
+      clusterRevision: () => feed.currentRevision(),
+      forwardRange: (request) => upstream.unary('KV', 'Range', request, { idempotent: true }),
+      forwardWrite: (method, request) => upstream.unary('KV', method, request, { idempotent: false }),
+      header: (revision) => ({ ...feed.header, revision }),
+    };
+    const server = new ProxyServer(context, pipeline, options);
+    feed.start();
+    await server.listen();
+    return server;
+  }
+
+  private async listen(): Promise<void> {
+    const injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.injector = injector;
+    this.http = await this.httpApp();
+    const http = this.http;
+    for (const url of this.options.listenClientUrls) {
+      const { host, port } = listenAddress(url);
+      const mux = new ConnectionMux({
+        onGrpc: (s: Socket) => injector.injectConnection(s),
+        onHttp: (s: Socket) => http.server.emit('connection', s),
+      });
+      this.muxes.push(mux);
+      this.ports.push(await mux.listen(host, port));
+    }
+    this.options.log?.(`serving client requests on ${this.ports.map((p, i) => dialAddress(listenAddress(this.options.listenClientUrls[i]!).host, p)).join(', ')}`);
+  }
+
+  private async httpApp(): Promise<FastifyInstance> {
+    const app = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false });
+    const ctx = this.context;
+    const json = (ok: boolean) => Buffer.from(JSON.stringify({ health: ok ? 'true' : 'false' }));
+    app.get('/livez', async (_req, reply) => reply.code(200).type('text/plain; charset=utf-8').send('ok'));
+    app.get('/readyz', async (_req, reply) =>
+      ctx.isReady()
+        ? reply.code(200).type('text/plain; charset=utf-8').send('ok')
+        : reply.code(503).type('text/plain; charset=utf-8').send('[-]cache: not synced with the members yet\nreadyz check failed'),
+    );
+    app.get('/health', async (_req, reply) => reply.code(ctx.isReady() ? 200 : 503).type('application/json').send(json(ctx.isReady())));
+    app.get('/metrics', async (_req, reply) =>
+      reply.code(200).header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+    );
+    await app.ready();
+    return app;
+  }
+
+  /** Resolves once the cache holds a listing and its watch is live. */
+  whenReady(): Promise<void> {
+    return this.context.feed.whenReady();
+  }
+
+  async close(): Promise<void> {
+    for (const stop of [...this.openStreams]) stop();
+    this.context.feed.close();
+    this.pipeline.close();
+    const muxesClosed = Promise.all(this.muxes.map((m) => m.close()));
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, 2000);
+      this.grpcServer.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.injector?.destroy();
+    await this.http?.close();
+    await muxesClosed;
+    this.context.upstream.close();
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Keeps the watch cache equal to the members': a paginated list of the whole keyspace at one
+ * revision R, then one upstream Watch from R + 1 (prev_kv, progress_notify) whose events are
+ * applied revision by revision. A broken stream is reopened on the next endpoint from the
+ * cache's revision + 1, so nothing is missed or repeated; if the upstream compacted past the
+ * cache, it lists again.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { proto, type KeyValue, type KvEvent, type WatchCache } from '@kvfleet/core';
+import type { Upstream } from './upstream.js';
+
+export interface CacheFeedOptions {
+  /** Keys per list page. Default 1,000. */
+  readonly pageSize?: number;
+  /** After the cache applied a revision. */
+  readonly onRevision?: (revision: number) => void;
+  /** After the cache was (re)loaded from a listing. */
+  readonly onReset?: (revision: number) => void;
+  readonly log?: (message: string) => void;
+  /** Counts linearizable revision checks sent upstream. */
+  readonly onRevisionCheck?: () => void;
+}
+
+const WHOLE_KEYSPACE = Uint8Array.of(0);
+const BACKOFF_MS_MIN = 100;
+const BACKOFF_MS_MAX = 2_000;
+
+type WireKeyValue = proto.Decoded<proto.KeyValue>;
+
+export class CacheFeed {
+  private closed = false;
+  private synced = false;
+  private readyWaiters: Array<() => void> = [];
+  private stream: grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>> | undefined;
+  private lastHeader: proto.ResponseHeader = {};
+  private newestRevision = 0;
+  private appliedAtMs = 0;
+  /** The in-flight linearizable check, and the one queued behind it for later callers. */
+  private inFlight: Promise<number> | undefined;
+  private queued: Promise<number> | undefined;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly cache: WatchCache,
+    private readonly options: CacheFeedOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 1_000;
+  }
+
+  /** True once a listing is loaded and the watch is live. */
+  get ready(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves when `ready` first becomes true. */
+  whenReady(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** The newest upstream revision heard of (watch headers, checks). */
+  get upstreamRevision(): number {
+    return Math.max(this.newestRevision, this.cache.revision);
+  }
+
+  /** When the cache last applied an upstream event (ms since the epoch; 0 never). */
+  get lastAppliedAtMs(): number {
+    return this.appliedAtMs;
+  }
+
+  /** The upstream's cluster id, member id and term, for headers of cache-served responses. */
+  get header(): proto.ResponseHeader {
+    return this.lastHeader;
+  }
+
+  /** Starts the list-then-watch loop; runs until close(). */
+  start(): void {
+    void this.run();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.cancel();
+  }
+
+  /**
+   * The cluster's current revision from one linearizable upstream read. A caller arriving while
+   * a check is in flight waits for the next one: that one starts after the caller arrived, so
+   * its revision covers every write acknowledged before the caller's read.
+   */
+  currentRevision(): Promise<number> {
+    if (this.inFlight === undefined) {
+      this.inFlight = this.check().finally(() => {
+        this.inFlight = undefined;
+      });
+      return this.inFlight;
+    }
+    this.queued ??= this.inFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.currentRevision();
+      });
+    return this.queued;
+  }
+
+  private async check(): Promise<number> {
+    this.options.onRevisionCheck?.();
+    const res = await this.upstream.unary<proto.Decoded<proto.RangeResponse>>(
+      'KV',
+      'Range',
+      { key: WHOLE_KEYSPACE, countOnly: true, limit: 1 },
+      { idempotent: true },
+    );
+    const revision = proto.int64ToNumber(res.header?.revision, 'revision');
+    this.noteHeader(res.header);
+    return revision;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = BACKOFF_MS_MIN;
+    let relist = true;
+    while (!this.closed) {
+      const endpoint = this.upstream.endpoint;
+      try {
+        if (relist) {
+          await this.list();
+          relist = false;
+        }
+        const outcome = await this.watch(this.cache.revision + 1);
+        if (outcome === 'compacted') {
+          this.options.log?.(`upstream compacted past revision ${String(this.cache.revision + 1)}; listing again`);
+          relist = true;
+          continue;
+        }
+        backoff = BACKOFF_MS_MIN;
+      } catch (e) {
+        if (this.closed) return;
+        this.options.log?.(`upstream ${endpoint}: ${(e as Error).message}; retrying`);
+      }
+      if (this.closed) return;
+      this.upstream.rotate(endpoint);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(BACKOFF_MS_MAX, backoff * 2);
+    }
+  }
+
+  /** Loads every key at one revision, page by page (later pages pinned to the first's revision). */
+  private async list(): Promise<void> {
+    const kvs: KeyValue[] = [];
+    let from: Uint8Array = WHOLE_KEYSPACE;
+    let revision = 0;
+    for (;;) {
+      const res = await this.upstream.unary<proto.Decoded<proto.RangeResponse>>(
+        'KV',
+        'Range',
+        { key: from, rangeEnd: WHOLE_KEYSPACE, limit: this.pageSize, revision },
+        { idempotent: true },
+      );
+      if (revision === 0) {
+        revision = proto.int64ToNumber(res.header?.revision, 'revision');
+        this.noteHeader(res.header);
+      }
+      for (const kv of res.kvs) kvs.push(toKeyValue(kv));
+      if (!res.more || res.kvs.length === 0) break;
+      const last = res.kvs[res.kvs.length - 1]!.key;
+      from = new Uint8Array(last.length + 1);
+      from.set(last);
+    }
+    this.cache.reset(revision, kvs);
+    this.options.log?.(`loaded ${String(kvs.length)} keys at revision ${String(revision)} from ${this.upstream.endpoint}`);
+    this.options.onReset?.(revision);
+  }
+
+  /** Watches from `start` until the stream ends; 'compacted' when the upstream no longer has `start`. */
+  private watch(start: number): Promise<'ended' | 'compacted'> {
+    return new Promise((resolve, reject) => {
+      const watchClient = this.upstream.client('Watch');
+      const stream = watchClient.Watch() as unknown as grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>>;
+      this.stream = stream;
+      let settled = false;
+      const finish = (outcome: 'ended' | 'compacted' | Error): void => {
+        if (settled) return;
+        settled = true;
+        this.stream = undefined;
+        stream.cancel();
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      stream.on('data', (res: proto.Decoded<proto.WatchResponse>) => {
+        try {
+          this.noteHeader(res.header);
+          if (res.canceled) {
+            const compact = proto.int64ToNumber(res.compactRevision, 'compact_revision');
+            finish(compact > 0 ? 'compacted' : new Error(`upstream canceled the watch: ${res.cancelReason || 'no reason'}`));
+            return;
+          }
+          if (res.created) this.markReady();
+          this.applyEvents(res.events);
+        } catch (e) {
+          finish(e as Error);
+        }
+      });
+      stream.on('error', (e: Error) => finish(e));
+      stream.on('end', () => finish(new Error('upstream watch stream ended')));
+      stream.write({
+        createRequest: { key: WHOLE_KEYSPACE, rangeEnd: WHOLE_KEYSPACE, startRevision: start, prevKv: true, progressNotify: true },
+      });
+    });
+  }
+
+  /** Applies a response's events, one revision at a time (a revision's events are never split). */
+  private applyEvents(events: readonly proto.Decoded<proto.Event>[]): void {
+    let i = 0;
+    while (i < events.length) {
+      const revision = proto.int64ToNumber(events[i]!.kv?.modRevision, 'mod_revision');
+      const batch: KvEvent[] = [];
+      while (i < events.length && proto.int64ToNumber(events[i]!.kv?.modRevision, 'mod_revision') === revision) {
+        batch.push(toEvent(events[i]!));
+        i++;
+      }
+      // A resumed stream may repeat what the cache has (a retried create): skip it.
+      if (revision <= this.cache.revision) continue;
+      this.cache.apply(revision, batch);
+      this.appliedAtMs = Date.now();
+      this.options.onRevision?.(revision);
+    }
+  }
+
+  private markReady(): void {
+    if (this.synced) return;
+    this.synced = true;
+    for (const w of this.readyWaiters) w();
+    this.readyWaiters = [];
+  }
+
+  private noteHeader(header: proto.Decoded<proto.ResponseHeader> | proto.ResponseHeader | null | undefined): void {
+    if (header === null || header === undefined) return;
+    const revision = proto.int64ToNumber(header.revision ?? 0, 'revision');
+    if (revision > this.newestRevision) this.newestRevision = revision;
+    this.lastHeader = { clusterId: header.clusterId ?? 0, memberId: header.memberId ?? 0, raftTerm: header.raftTerm ?? 0 };
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function toKeyValue(kv: WireKeyValue): KeyValue {
+  return {
+    key: kv.key,
+    value: kv.value ?? EMPTY,
+    createRevision: proto.int64ToNumber(kv.createRevision, 'create_revision'),
+    modRevision: proto.int64ToNumber(kv.modRevision, 'mod_revision'),
+    version: proto.int64ToNumber(kv.version, 'version'),
+    lease: proto.int64ToNumber(kv.lease, 'lease'),
+  };
+}
+
+function toEvent(e: proto.Decoded<proto.Event>): KvEvent {
+  const kv = toKeyValue(e.kv!);
+  return e.type === 1 ? { type: 'delete', kv: { ...kv, createRevision: 0, version: 0, value: EMPTY, lease: 0 } } : { type: 'put', kv };
+}

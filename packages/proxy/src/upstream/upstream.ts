@@ -1,0 +1,103 @@
+/**
+ * The members the proxy talks to: one gRPC client per service and endpoint (grpc-js shares
+ * the connection between clients of one address), the current endpoint, and failover.
+ *
+ * Retry rule: a call is retried on the next endpoint only when it cannot have taken effect:
+ * an idempotent call (reads) on any UNAVAILABLE, a write only when the connection itself failed
+ * (UNAVAILABLE without one of etcd's own messages, which come from a member that got it).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { proto } from '@kvfleet/core';
+
+export interface UpstreamOptions {
+  /** Deadline of each forwarded unary call. Default 10 s (beyond a member's 7 s request timeout). */
+  readonly callTimeoutMs?: number;
+}
+
+export class Upstream {
+  readonly endpoints: readonly string[];
+  private current = 0;
+  private readonly clients = new Map<string, grpc.Client>();
+  private readonly callTimeoutMs: number;
+  private closed = false;
+
+  constructor(endpoints: readonly string[], options: UpstreamOptions = {}) {
+    if (endpoints.length === 0) throw new RangeError('the proxy needs at least one upstream endpoint');
+    this.endpoints = endpoints.map(hostPort);
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+  }
+
+  /** The endpoint calls go to now. */
+  get endpoint(): string {
+    return this.endpoints[this.current]!;
+  }
+
+  /** A client of `name` on the current endpoint. */
+  client<S extends proto.ServiceName>(name: S): proto.ServiceClient<S> {
+    return this.clientAt(name, this.endpoint);
+  }
+
+  /** Moves to the next endpoint (after a failure seen on `failed`, if it is still the current one). */
+  rotate(failed = this.endpoint): void {
+    if (failed === this.endpoint) this.current = (this.current + 1) % this.endpoints.length;
+  }
+
+  /** A unary call with failover across endpoints (see the retry rule above). */
+  async unary<Res>(
+    service: proto.ServiceName,
+    method: string,
+    request: unknown,
+    options: { readonly idempotent: boolean; readonly metadata?: grpc.Metadata },
+  ): Promise<Res> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
+      const endpoint = this.endpoint;
+      const client = this.clientAt(service, endpoint) as unknown as Record<string, proto.UnaryClientMethod<unknown, Res>>;
+      const call = client[method];
+      if (call === undefined) throw new TypeError(`${service} has no method ${method}`);
+      try {
+        return (await proto.unaryCall(call.bind(client), request as never, options.metadata ?? new grpc.Metadata(), {
+          deadline: Date.now() + this.callTimeoutMs,
+        })) as Res;
+      } catch (e) {
+        lastError = e;
+        if (this.closed || !retryable(e, options.idempotent)) throw e;
+        this.rotate(endpoint);
+      }
+    }
+    throw lastError;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private clientAt<S extends proto.ServiceName>(name: S, endpoint: string): proto.ServiceClient<S> {
+    const key = `${name} ${endpoint}`;
+    let c = this.clients.get(key);
+    if (c === undefined) {
+      c = proto.createClient(name, endpoint, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': -1,
+        'grpc.max_send_message_length': -1,
+      });
+      this.clients.set(key, c);
+    }
+    return c as proto.ServiceClient<S>;
+  }
+}
+
+function retryable(e: unknown, idempotent: boolean): boolean {
+  const err = e as Partial<grpc.ServiceError>;
+  if (err.code !== grpc.status.UNAVAILABLE) return false;
+  if (idempotent) return true;
+  return !(err.details ?? '').startsWith('etcdserver:');
+}
+
+/** `http://host:port` or `host:port` → `host:port`. */
+export function hostPort(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  if (!trimmed.includes('://')) return trimmed;
+  return new URL(trimmed).host;
+}
