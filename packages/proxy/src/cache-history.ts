@@ -1,15 +1,24 @@
 /**
  * The proxy's watch cache seen as a watch hub's history: watchers that start inside the window
- * catch up from memory.
- *
- * A watcher needing revisions older than the window is canceled with the window's start as
- * its compact revision, which clients treat as etcd's compaction (re-list, then watch again).
- * Serving those from the upstream's history instead is the next step (see docs/proxy.md).
+ * catch up from memory; older ones are replayed from the members by the relay. Without a relay
+ * (or when it is full) such a watcher is canceled with the window's start as its compact
+ * revision, which clients treat as etcd's compaction (list, then watch again).
  */
-import type { KeyValue, KvEvent, WatchCache, WatchHistory } from '@kvfleet/core';
+import type { KeyValue, KvEvent, WatchCache, Watcher, WatchHistory } from '@kvfleet/core';
+
+export interface BehindWindowRelay {
+  start(watcher: Watcher): boolean;
+}
 
 export class CacheHistory implements WatchHistory {
-  constructor(private readonly cache: WatchCache) {}
+  constructor(
+    private readonly cache: WatchCache,
+    private readonly relay?: BehindWindowRelay,
+  ) {}
+
+  relayBehind(watcher: Watcher): boolean {
+    return this.relay?.start(watcher) ?? false;
+  }
 
   get currentRevision(): number {
     return this.cache.revision;

@@ -5,7 +5,7 @@
  * behind; those whose next revision left the window are canceled as compacted, as etcd would.
  */
 import { WatchHub, type WatchCache } from '@kvfleet/core';
-import { CacheHistory } from './cache-history.js';
+import { CacheHistory, type BehindWindowRelay } from './cache-history.js';
 import { RevisionWaiters } from './revision-waiters.js';
 
 /** How often watchers behind the cache catch up (after a slow stream drains), as on a member. */
@@ -20,9 +20,9 @@ export class CachePipeline {
 
   constructor(
     private readonly cache: WatchCache,
-    options: { readonly progressIntervalMs?: number } = {},
+    options: { readonly progressIntervalMs?: number; readonly relay?: BehindWindowRelay } = {},
   ) {
-    this.hub = new WatchHub(new CacheHistory(cache));
+    this.hub = new WatchHub(new CacheHistory(cache, options.relay));
     this.waiters = new RevisionWaiters(() => cache.revision);
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);

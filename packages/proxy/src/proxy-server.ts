@@ -15,6 +15,7 @@ import type { ProxyContext } from './context.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { SessionTable } from './session-table.js';
 import { CacheFeed } from './upstream/cache-feed.js';
+import { HistoryRelay } from './upstream/history-relay.js';
 import { Upstream } from './upstream/upstream.js';
 
 export interface ProxyServerOptions {
@@ -43,6 +44,7 @@ export class ProxyServer {
   private constructor(
     readonly context: ProxyContext,
     private readonly pipeline: CachePipeline,
+    private readonly relay: HistoryRelay,
     private readonly options: ProxyServerOptions,
   ) {
     this.grpcServer = new grpc.Server({
@@ -60,7 +62,9 @@ export class ProxyServer {
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const cache = new WatchCache(options.windowRevisionsMax === undefined ? {} : { windowRevisionsMax: options.windowRevisionsMax });
     const upstream = new Upstream(options.endpoints);
-    const pipeline = new CachePipeline(cache);
+    const relay = new HistoryRelay(upstream, cache);
+    const pipeline = new CachePipeline(cache, { relay });
+    relay.attach(pipeline.hub);
     let metrics: ProxyMetrics | undefined;
     const feed = new CacheFeed(upstream, cache, {
       onRevision: (rev) => {
@@ -93,7 +97,7 @@ export class ProxyServer {
       forwardWrite: (method, request) => upstream.unary('KV', method, request, { idempotent: false }),
       header: (revision) => ({ ...feed.header, revision }),
     };
-    const server = new ProxyServer(context, pipeline, options);
+    const server = new ProxyServer(context, pipeline, relay, options);
     feed.start();
     await server.listen();
     return server;
@@ -142,6 +146,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     for (const stop of [...this.openStreams]) stop();
     this.context.feed.close();
+    this.relay.close();
     this.pipeline.close();
     const muxesClosed = Promise.all(this.muxes.map((m) => m.close()));
     await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import type { KeyValue } from '../kv/key-value.js';
 import type { KvEvent } from '../kv/kv-event.js';
+import type { Watcher } from './watcher.js';
 
 /**
  * Where a watch hub reads the past from: a member's MVCC store, or a proxy's watch cache.
@@ -19,4 +20,10 @@ export interface WatchHistory {
   history(fromRev: number, toRev: number, options?: { readonly limit?: number }): { readonly events: readonly KvEvent[]; readonly lastRevision: number };
   /** The key's value just before `event`, if it existed. */
   prevKvOf(event: KvEvent): KeyValue | undefined;
+  /**
+   * A watcher needs revisions below `firstHistoryRevision`. Return true to take it over (a
+   * proxy replays them from the members' history, then hands it back with
+   * {@link WatchHub.reattach}); false, or absent, cancels it as compacted.
+   */
+  relayBehind?(watcher: Watcher): boolean;
 }

@@ -29,6 +29,8 @@ export class WatchHub {
   private rev: number;
   private readonly synced = new WatcherIndex<Watcher>();
   private readonly unsynced = new Set<Watcher>();
+  /** Watchers a relay is replaying older history to; counted as unsynced by their streams. */
+  private readonly relayed = new Set<Watcher>();
   private readonly streams = new Set<WatchStream>();
   private work = 0;
 
@@ -126,7 +128,12 @@ export class WatchHub {
       if (w.minRev > this.rev) {
         this.markSynced(w);
       } else if (w.minRev < first) {
-        this.cancelCompacted(w, compacted);
+        if (this.store.relayBehind?.(w) === true) {
+          this.unsynced.delete(w);
+          this.relayed.add(w);
+        } else {
+          this.cancelCompacted(w, compacted);
+        }
       } else {
         ready.push(w);
         readyIndex.add(w);
@@ -181,10 +188,31 @@ export class WatchHub {
   detach(w: Watcher): void {
     if (w.synced) {
       this.synced.delete(w);
-    } else if (this.unsynced.delete(w)) {
+    } else if (this.unsynced.delete(w) || this.relayed.delete(w)) {
       w.stream.unsyncedCount--;
     }
     w.synced = false;
+  }
+
+  /** Whether a relay still holds `w` (false once its client canceled it or its stream closed). */
+  isRelayed(w: Watcher): boolean {
+    return this.relayed.has(w);
+  }
+
+  /** A relay hands `w` back, needing revisions from `minRev` on; it catches up as any unsynced watcher. */
+  reattach(w: Watcher, minRev: number): void {
+    if (!this.relayed.delete(w)) return;
+    w.minRev = minRev;
+    this.unsynced.add(w);
+  }
+
+  /** A relay found `w`'s history compacted upstream: cancel it as etcd does, with that revision. */
+  cancelRelayed(w: Watcher, compactRevision: number): void {
+    if (!this.relayed.delete(w)) return;
+    w.stream.unsyncedCount--;
+    const stream = w.stream;
+    stream.remove(w);
+    stream.push({ watchId: w.id, canceled: true, compactRevision, events: [], revision: 0 });
   }
 
   /** @internal A closed stream. */

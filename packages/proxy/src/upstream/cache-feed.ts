@@ -256,7 +256,9 @@ function toKeyValue(kv: WireKeyValue): KeyValue {
   };
 }
 
-function toEvent(e: proto.Decoded<proto.Event>): KvEvent {
+/** A decoded watch event as the cache and the watch hub hold it (prev_kv kept when sent). */
+export function toEvent(e: proto.Decoded<proto.Event>): KvEvent {
   const kv = toKeyValue(e.kv!);
-  return e.type === 1 ? { type: 'delete', kv: { ...kv, createRevision: 0, version: 0, value: EMPTY, lease: 0 } } : { type: 'put', kv };
+  const shaped: KvEvent = e.type === 1 ? { type: 'delete', kv: { ...kv, createRevision: 0, version: 0, value: EMPTY, lease: 0 } } : { type: 'put', kv };
+  return e.prevKv ? { ...shaped, prevKv: toKeyValue(e.prevKv) } : shaped;
 }

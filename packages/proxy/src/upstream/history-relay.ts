@@ -1,0 +1,106 @@
+/**
+ * Watchers that need revisions older than the cache's window get them from the members: one
+ * upstream watch per such watcher, from its next revision, on its range with its filters and
+ * prev_kv. Its events go to the client as they come; at the first event the window also holds,
+ * the upstream watch is dropped and the watcher goes back to the hub, which continues from the
+ * window, so the client sees every revision once, in order. A watcher the members compacted is
+ * canceled with their compact revision, as etcd would.
+ *
+ * Bounded: at most `maxRelays` at once (more are canceled as compacted), and a relay whose
+ * client stream is full hands the watcher back to wait like any slow watcher.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { proto, type KvEvent, type WatchCache, type Watcher, type WatchHub } from '@kvfleet/core';
+import { toEvent } from './cache-feed.js';
+import type { Upstream } from './upstream.js';
+
+export class HistoryRelay {
+  private hub: WatchHub | undefined;
+  private readonly active = new Map<Watcher, grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>>>();
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly cache: WatchCache,
+    private readonly maxRelays = 1_000,
+  ) {}
+
+  /** The hub the relayed watchers belong to (set once it exists: the hub is built over the history this relay serves). */
+  attach(hub: WatchHub): void {
+    this.hub = hub;
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  /** Takes `w` over if there is room; the hub calls this through the cache history. */
+  start(w: Watcher): boolean {
+    if (this.hub === undefined || this.active.size >= this.maxRelays || this.active.has(w)) return false;
+    const hub = this.hub;
+    const stream = this.upstream.client('Watch').Watch() as unknown as grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>>;
+    this.active.set(w, stream);
+    const stop = (): void => {
+      if (this.active.get(w) !== stream) return;
+      this.active.delete(w);
+      stream.cancel();
+    };
+    const handBack = (minRev: number): void => {
+      stop();
+      hub.reattach(w, minRev);
+      hub.syncUnsynced();
+    };
+    stream.on('data', (res: proto.Decoded<proto.WatchResponse>) => {
+      if (!hub.isRelayed(w)) return stop();
+      if (res.canceled) {
+        const compact = proto.int64ToNumber(res.compactRevision, 'compact_revision');
+        stop();
+        if (compact > 0) hub.cancelRelayed(w, compact);
+        else hub.reattach(w, w.minRev);
+        return;
+      }
+      for (const batch of byRevision(res.events.map(toEvent))) {
+        if (batch.revision > this.cache.oldestRevision) return handBack(batch.revision);
+        if (w.stream.isFull) return handBack(w.minRev);
+        w.gotEvents = true;
+        w.stream.push({ watchId: w.id, events: batch.events, revision: Math.max(batch.revision, hub.revision) });
+        w.minRev = batch.revision + 1;
+      }
+      if (w.minRev > this.cache.oldestRevision) handBack(w.minRev);
+    });
+    // A failed upstream watch hands the watcher back; the hub relays it again on its next sync.
+    stream.on('error', () => {
+      if (this.active.get(w) === stream) handBack(w.minRev);
+    });
+    stream.on('end', () => {
+      if (this.active.get(w) === stream) handBack(w.minRev);
+    });
+    const filters: number[] = [];
+    if (w.noPut) filters.push(0);
+    if (w.noDelete) filters.push(1);
+    stream.write({
+      createRequest: {
+        key: w.key,
+        rangeEnd: w.end === undefined ? new Uint8Array(0) : w.end === 'open' ? Uint8Array.of(0) : w.end,
+        startRevision: w.minRev,
+        prevKv: w.prevKv,
+        filters,
+      },
+    });
+    return true;
+  }
+
+  close(): void {
+    for (const s of this.active.values()) s.cancel();
+    this.active.clear();
+  }
+}
+
+function byRevision(events: readonly KvEvent[]): Array<{ revision: number; events: KvEvent[] }> {
+  const out: Array<{ revision: number; events: KvEvent[] }> = [];
+  for (const e of events) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.revision === e.kv.modRevision) last.events.push(e);
+    else out.push({ revision: e.kv.modRevision, events: [e] });
+  }
+  return out;
+}
