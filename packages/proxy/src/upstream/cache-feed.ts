@@ -252,8 +252,19 @@ function toKeyValue(kv: WireKeyValue): KeyValue {
     createRevision: proto.int64ToNumber(kv.createRevision, 'create_revision'),
     modRevision: proto.int64ToNumber(kv.modRevision, 'mod_revision'),
     version: proto.int64ToNumber(kv.version, 'version'),
-    lease: proto.int64ToNumber(kv.lease, 'lease'),
+    lease: leaseOf(kv.lease),
   };
+}
+
+/**
+ * etcd's lease ids use all 63 bits, beyond a JavaScript number. The cache never does arithmetic
+ * on them, so an id past 2^53 is kept as the decoded int64 object itself and encoded back
+ * exactly; only the type says number.
+ */
+function leaseOf(v: proto.Int64Like | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  const n = Number(v.toString());
+  return Number.isSafeInteger(n) ? n : (v as unknown as number);
 }
 
 /** A decoded watch event as the cache and the watch hub hold it (prev_kv kept when sent). */

@@ -58,13 +58,23 @@ export class HistoryRelay {
         else hub.reattach(w, w.minRev);
         return;
       }
+      // One response per upstream response, as a member sends its history: whole revisions only.
+      const out: KvEvent[] = [];
+      let handBackAt: number | undefined;
       for (const batch of byRevision(res.events.map(toEvent))) {
-        if (batch.revision > this.cache.oldestRevision) return handBack(batch.revision);
-        if (w.stream.isFull) return handBack(w.minRev);
-        w.gotEvents = true;
-        w.stream.push({ watchId: w.id, events: batch.events, revision: Math.max(batch.revision, hub.revision) });
-        w.minRev = batch.revision + 1;
+        if (batch.revision > this.cache.oldestRevision || w.stream.isFull) {
+          handBackAt = batch.revision;
+          break;
+        }
+        out.push(...batch.events);
       }
+      if (out.length > 0) {
+        w.gotEvents = true;
+        w.stream.push({ watchId: w.id, events: out, revision: Math.max(out[out.length - 1]!.kv.modRevision, hub.revision) });
+        w.minRev = out[out.length - 1]!.kv.modRevision + 1;
+      }
+      // Every event in range below `handBackAt` has been sent (the members deliver in order).
+      if (handBackAt !== undefined) return handBack(handBackAt);
       if (w.minRev > this.cache.oldestRevision) handBack(w.minRev);
     });
     // A failed upstream watch hands the watcher back; the hub relays it again on its next sync.
