@@ -11,7 +11,10 @@ answered from it, everything else forwarded to the members (kvfleet or etcd).
 Options:
   --endpoints                comma-separated member client addresses (host:port or URLs)
   --listen-client-urls       URLs to serve clients on (gRPC and HTTP on each)   [http://127.0.0.1:23790]
-  --advertise-client-urls    URLs this proxy is reached at (informational)       [the listen URLs]
+  --advertise-client-urls    URLs this proxy is reached at (registered for discovery) [the listen URLs]
+  --resolver-prefix          register under PREFIX/<advertise URL> on the members and answer
+                             MemberList with the registered proxies (etcd grpc-proxy's flag)
+  --resolver-ttl             TTL in seconds of the registration lease            [60]
   --read-wait-ms             how long a read waits for the cache before it is forwarded [1000]
   --window-revisions         revisions of events kept in memory for history reads and watches [10000]
   --log-level                debug, info, warn or error                          [info]
@@ -27,6 +30,8 @@ export async function proxyCommand(argv: string[]): Promise<number> {
         endpoints: { type: 'string' },
         'listen-client-urls': { type: 'string', default: 'http://127.0.0.1:23790' },
         'advertise-client-urls': { type: 'string' },
+        'resolver-prefix': { type: 'string' },
+        'resolver-ttl': { type: 'string', default: '60' },
         'read-wait-ms': { type: 'string', default: '1000' },
         'window-revisions': { type: 'string', default: '10000' },
         'log-level': { type: 'string', default: 'info' },
@@ -51,6 +56,9 @@ export async function proxyCommand(argv: string[]): Promise<number> {
     options = {
       endpoints,
       listenClientUrls: list(values['listen-client-urls']),
+      advertiseClientUrls: list(values['advertise-client-urls']),
+      ...(values['resolver-prefix'] === undefined || values['resolver-prefix'] === '' ? {} : { resolverPrefix: values['resolver-prefix'] }),
+      resolverTtlSec: int('resolver-ttl', values['resolver-ttl'], 1),
       readWaitMs: int('read-wait-ms', values['read-wait-ms'], 1),
       windowRevisionsMax: int('window-revisions', values['window-revisions'], 1),
       logger: etcdserver.createLogger(logLevel, { role: 'proxy' }),
