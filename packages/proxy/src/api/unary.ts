@@ -5,7 +5,7 @@
  * INVALID_ARGUMENT.
  */
 import * as grpc from '@grpc/grpc-js';
-import { EtcdError } from '@kvfleet/core';
+import { EtcdError, unaryHandler } from '@kvfleet/core';
 
 export function toStatus(e: unknown): Partial<grpc.StatusObject> {
   if (e instanceof EtcdError) return { code: e.code as number as grpc.status, details: e.message };
@@ -21,10 +21,5 @@ export function isServiceError(e: unknown): e is grpc.ServiceError {
 export function unary<Req, Res>(
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request, call).then(
-      (res) => callback(null, res),
-      (e: unknown) => callback(toStatus(e) as grpc.ServiceError),
-    );
-  };
+  return unaryHandler(fn, toStatus);
 }

@@ -9,7 +9,7 @@ import { proto } from '@kvfleet/core';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { ConnectionMux, dialAddress, listenAddress } from '@kvfleet/core';
+import { ConnectionMux, dialAddress, listenAddress, shutdownGrpcServer } from '@kvfleet/core';
 import { createHttpApp, type HttpPlugin } from '../http/http-app.js';
 import { MetricsListener } from '../http/metrics-listener.js';
 import { clusterService } from './cluster-service.js';
@@ -128,16 +128,7 @@ export class ClientServer {
     for (const s of this.earlyHttp) s.destroy();
     this.earlyHttp = [];
     const httpClosed = Promise.all([this.http?.close(), this.metricsListener?.close()]);
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.grpcServer.forceShutdown();
-        resolve();
-      }, 2000);
-      this.grpcServer.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await shutdownGrpcServer(this.grpcServer);
     this.injector?.destroy();
     await httpClosed;
     await muxesClosed;

@@ -3,7 +3,7 @@
  * (clients match on the text), so every handler answers failures identically.
  */
 import * as grpc from '@grpc/grpc-js';
-import { EtcdError, ETCD_ERRORS, GrpcCode } from '@kvfleet/core';
+import { EtcdError, ETCD_ERRORS, GrpcCode, unaryHandler } from '@kvfleet/core';
 import { MvccError } from '../mvcc/errors.js';
 import { isLeaseError } from '../lease/errors.js';
 
@@ -42,10 +42,5 @@ export function isUnavailable(e: unknown): boolean {
 export function unary<Req, Res>(
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request, call).then(
-      (res) => callback(null, res),
-      (e: unknown) => callback(toServiceError(e) as grpc.ServiceError),
-    );
-  };
+  return unaryHandler(fn, toServiceError);
 }
