@@ -26,7 +26,8 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     const b = prefix[i]!;
     if (b < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy even for a Buffer, whose slice() would share (and so change) the caller's bytes.
+      const end = Uint8Array.prototype.slice.call(prefix, 0, i + 1);
       end[i] = b + 1;
       return end;
     }

@@ -163,3 +163,11 @@ describe('limits and validation', () => {
     expect(checkTxnOpCount({ compare: 0, success: 0, failure: 3 }, 2)).toBe(ETCD_ERRORS.ErrGRPCTooManyOps);
   });
 });
+
+describe('prefixEnd on a Buffer', () => {
+  it('leaves the caller\'s bytes alone', () => {
+    const prefix = Buffer.from('ab');
+    expect(Buffer.from(prefixEnd(prefix)).toString()).toBe('ac');
+    expect(prefix.toString()).toBe('ab');
+  });
+});

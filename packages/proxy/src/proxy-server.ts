@@ -8,11 +8,15 @@ import { ConnectionMux, dialAddress, listenAddress, proto, WatchCache } from '@k
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import { forwardService, rawDefinition } from './api/forward.js';
+import { forwardWrite } from './api/kv-writes.js';
+import { LeaseKeepAliveCoalescer } from './api/lease-keepalive.js';
+import { unary } from './api/unary.js';
 import { kvService } from './api/kv-service.js';
 import { watchService } from './api/watch-service.js';
 import { CachePipeline } from './cache-pipeline.js';
 import type { ProxyContext } from './context.js';
 import { ProxyMetrics } from './proxy-metrics.js';
+import { registeredMembers, ResolverRegistration } from './resolver-registry.js';
 import { SessionTable } from './session-table.js';
 import { CacheFeed } from './upstream/cache-feed.js';
 import { HistoryRelay } from './upstream/history-relay.js';
@@ -22,6 +26,12 @@ export interface ProxyServerOptions {
   /** The members (host:port or URLs). */
   readonly endpoints: readonly string[];
   readonly listenClientUrls: readonly string[];
+  /** URLs clients reach this proxy at (discovery). Default: the listen URLs with their bound ports. */
+  readonly advertiseClientUrls?: readonly string[];
+  /** With a prefix, the proxy registers itself under it and answers MemberList from the registrations. */
+  readonly resolverPrefix?: string;
+  /** TTL of the registration lease. Default 60 s. */
+  readonly resolverTtlSec?: number;
   /** How long a read waits for the cache before it is forwarded. Default 1 s. */
   readonly readWaitMs?: number;
   /** Most revisions in the cache's window. Default 10,000. */
@@ -30,7 +40,7 @@ export interface ProxyServerOptions {
 }
 
 /** Services forwarded whole; KV and Watch are answered from the cache. */
-const FORWARDED: readonly proto.ServiceName[] = ['Lease', 'Cluster', 'Maintenance', 'Auth', 'Election', 'Lock'];
+const FORWARDED: readonly proto.ServiceName[] = ['Maintenance', 'Auth', 'Election', 'Lock'];
 const GRPC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024 + 512 * 1024;
 
 export class ProxyServer {
@@ -40,6 +50,8 @@ export class ProxyServer {
   private readonly openStreams = new Set<() => void>();
   private injector: grpc.ConnectionInjector | undefined;
   private http: FastifyInstance | undefined;
+  private readonly keepAlives: LeaseKeepAliveCoalescer;
+  private registration: ResolverRegistration | undefined;
 
   private constructor(
     readonly context: ProxyContext,
@@ -56,6 +68,23 @@ export class ProxyServer {
     this.grpcServer.addService(proto.serviceDefinition('KV'), kvService(context));
     this.grpcServer.addService(proto.serviceDefinition('Watch'), watchService(context, this.openStreams));
     for (const name of FORWARDED) this.grpcServer.addService(rawDefinition(name), forwardService(name, context.upstream));
+    // Lease: everything forwarded byte for byte, except keep-alives, coalesced onto one upstream stream.
+    this.keepAlives = new LeaseKeepAliveCoalescer(context.upstream, options.log === undefined ? {} : { log: options.log });
+    this.grpcServer.addService(
+      { ...rawDefinition('Lease'), LeaseKeepAlive: proto.serviceDefinition('Lease').LeaseKeepAlive } as grpc.ServiceDefinition,
+      { ...forwardService('Lease', context.upstream, ['LeaseKeepAlive']), LeaseKeepAlive: this.keepAlives.handler() } as grpc.UntypedServiceImplementation,
+    );
+    // Cluster: with a resolver prefix, MemberList lists the registered proxies instead of the members.
+    const prefix = options.resolverPrefix;
+    if (prefix === undefined) {
+      this.grpcServer.addService(rawDefinition('Cluster'), forwardService('Cluster', context.upstream));
+    } else {
+      const memberList: proto.ServiceHandlers<'Cluster'>['MemberList'] = unary(async () => registeredMembers(context.upstream, prefix));
+      this.grpcServer.addService(
+        { ...rawDefinition('Cluster'), MemberList: proto.serviceDefinition('Cluster').MemberList } as grpc.ServiceDefinition,
+        { ...forwardService('Cluster', context.upstream, ['MemberList']), MemberList: memberList } as grpc.UntypedServiceImplementation,
+      );
+    }
   }
 
   /** Starts the feed and listens on every client URL; resolves once listening (not yet ready: see /readyz). */
@@ -94,12 +123,16 @@ export class ProxyServer {
       isReady: () => feed.ready,
       clusterRevision: () => feed.currentRevision(),
       forwardRange: (request) => upstream.unary('KV', 'Range', request, { idempotent: true }),
-      forwardWrite: (method, request) => upstream.unary('KV', method, request, { idempotent: false }),
+      forwardWrite: (method, request) => forwardWrite({ upstream }, method, request),
       header: (revision) => ({ ...feed.header, revision }),
     };
     const server = new ProxyServer(context, pipeline, relay, options);
     feed.start();
     await server.listen();
+    if (options.resolverPrefix !== undefined) {
+      server.registration = new ResolverRegistration(upstream, options.resolverPrefix, server.advertisedUrls(), options.resolverTtlSec ?? 60, options.log);
+      server.registration.start();
+    }
     return server;
   }
 
@@ -138,6 +171,16 @@ export class ProxyServer {
     return app;
   }
 
+  /** The advertised client URLs, or the listen URLs with the ports actually bound. */
+  advertisedUrls(): string[] {
+    if (this.options.advertiseClientUrls !== undefined && this.options.advertiseClientUrls.length > 0) return [...this.options.advertiseClientUrls];
+    return this.options.listenClientUrls.map((u, i) => {
+      const url = new URL(u);
+      url.port = String(this.ports[i]);
+      return url.origin;
+    });
+  }
+
   /** Resolves once the cache holds a listing and its watch is live. */
   whenReady(): Promise<void> {
     return this.context.feed.whenReady();
@@ -145,6 +188,8 @@ export class ProxyServer {
 
   async close(): Promise<void> {
     for (const stop of [...this.openStreams]) stop();
+    await this.registration?.close();
+    this.keepAlives.close();
     this.context.feed.close();
     this.relay.close();
     this.pipeline.close();

@@ -74,9 +74,17 @@ export class CacheFeed {
     return this.lastHeader;
   }
 
-  /** Starts the list-then-watch loop; runs until close(). */
+  /**
+   * Starts the list-then-watch loop; runs until close(). A cache that already holds a listing
+   * (a feed restarted over it) resumes from its revision + 1 instead of listing again.
+   */
   start(): void {
     void this.run();
+  }
+
+  /** Drops the current upstream watch; the loop resumes it from the cache's revision + 1. */
+  reconnect(): void {
+    this.stream?.cancel();
   }
 
   close(): void {
@@ -120,7 +128,7 @@ export class CacheFeed {
 
   private async run(): Promise<void> {
     let backoff = BACKOFF_MS_MIN;
-    let relist = true;
+    let relist = this.cache.revision === 0;
     while (!this.closed) {
       const endpoint = this.upstream.endpoint;
       try {

@@ -42,6 +42,11 @@ export class Upstream {
     if (failed === this.endpoint) this.current = (this.current + 1) % this.endpoints.length;
   }
 
+  /** The current endpoint failed (seen by a caller outside `unary`): move on. */
+  markFailed(): void {
+    this.rotate();
+  }
+
   /** A unary call with failover across endpoints (see the retry rule above). */
   async unary<Res>(
     service: proto.ServiceName,

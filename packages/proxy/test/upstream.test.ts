@@ -1,0 +1,85 @@
+// Upstream failover: idempotent calls move on past dead or unavailable members; a write that a
+// member may have received (etcd's own UNAVAILABLE text) is not sent again elsewhere.
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { proto } from '@kvfleet/core';
+import { Upstream } from '../src/upstream/upstream.js';
+import { freePort } from './etcd-process.js';
+import { fakeMember, type FakeMember } from './fake-upstream.js';
+
+const unavailable = (details: string) => Object.assign(new Error(details), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
+
+describe('Upstream', () => {
+  const members: FakeMember[] = [];
+  let upstream: Upstream | undefined;
+  afterEach(() => {
+    upstream?.close();
+    for (const m of members.splice(0)) m.close();
+  });
+
+  const healthy = async (tag: number, counts: { puts: number }) => {
+    const m = await fakeMember({
+      KV: {
+        Range: (_call, cb) => cb(null, { header: { revision: tag }, kvs: [], count: 0 }),
+        Put: (_call, cb) => {
+          counts.puts++;
+          cb(null, { header: { revision: tag } });
+        },
+      },
+    });
+    members.push(m);
+    return m;
+  };
+
+  it('fails over from a dead endpoint, for reads and for writes that never left', async () => {
+    const dead = `127.0.0.1:${String(await freePort())}`;
+    const counts = { puts: 0 };
+    const live = await healthy(7, counts);
+    upstream = new Upstream([dead, `http://${live.endpoint}`], { callTimeoutMs: 3000 });
+    const r = await upstream.unary<proto.Decoded<proto.RangeResponse>>('KV', 'Range', { key: Buffer.from('a') }, { idempotent: true });
+    expect(Number(r.header!.revision)).toBe(7);
+    expect(upstream.endpoint).toBe(live.endpoint);
+    upstream.markFailed();
+    expect(upstream.endpoint).toBe(dead);
+    // Connection refused: the write cannot have reached a member, so it is sent to the next one.
+    await upstream.unary('KV', 'Put', { key: Buffer.from('a') }, { idempotent: false });
+    expect(counts.puts).toBe(1);
+    expect(upstream.endpoint).toBe(live.endpoint);
+  });
+
+  it("retries reads on etcd's UNAVAILABLE but passes such write errors through unchanged", async () => {
+    const sick = await fakeMember({
+      KV: {
+        Range: (_call, cb) => cb(unavailable('etcdserver: leader changed')),
+        Put: (_call, cb) => cb(unavailable('etcdserver: request timed out')),
+      },
+    });
+    members.push(sick);
+    const counts = { puts: 0 };
+    const live = await healthy(9, counts);
+    upstream = new Upstream([sick.endpoint, live.endpoint]);
+    const r = await upstream.unary<proto.Decoded<proto.RangeResponse>>('KV', 'Range', {}, { idempotent: true });
+    expect(Number(r.header!.revision)).toBe(9);
+    upstream.markFailed(); // back to the sick one
+    await expect(upstream.unary('KV', 'Put', { key: Buffer.from('a') }, { idempotent: false })).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: 'etcdserver: request timed out',
+    });
+    expect(counts.puts).toBe(0);
+  });
+
+  it('does not retry other errors', async () => {
+    const m = await fakeMember({
+      KV: { Range: (_call, cb) => cb(Object.assign(new Error('x'), { code: grpc.status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision has been compacted' })) },
+    });
+    members.push(m);
+    const counts = { puts: 0 };
+    const live = await healthy(1, counts);
+    upstream = new Upstream([m.endpoint, live.endpoint]);
+    await expect(upstream.unary('KV', 'Range', {}, { idempotent: true })).rejects.toMatchObject({
+      code: grpc.status.OUT_OF_RANGE,
+      details: 'etcdserver: mvcc: required revision has been compacted',
+    });
+    expect(upstream.endpoint).toBe(m.endpoint);
+  });
+});
