@@ -77,18 +77,20 @@ export function serverCommand(kind: ClusterKind): string[] {
   return [process.execPath, join(repoRoot(), 'cmd', 'bin', 'kvfleet.js'), 'server'];
 }
 
-class Member implements MemberHandle {
+/**
+ * One long-running child process of the harness (a member, a proxy): started from a fixed
+ * command line, its stdout and stderr appended to `logFile` with a header per start, tracked
+ * so it dies with the worker, and remembering whether it exited without being asked to.
+ */
+export class ManagedProcess {
   child: ChildProcess | undefined;
   /** Why the current incarnation ended, when it ended without being asked to. */
   unexpectedExit: string | undefined;
   stopping = false;
 
   constructor(
-    readonly index: number,
-    readonly name: string,
-    readonly clientUrl: string,
-    readonly peerUrl: string,
-    readonly dataDir: string,
+    /** Created (recursively) before each start; the log file's directory is created too. */
+    readonly workDir: string,
     readonly logFile: string,
     readonly command: readonly string[],
     private readonly graceMs: number,
@@ -103,8 +105,9 @@ class Member implements MemberHandle {
   }
 
   start(): void {
-    if (this.running) throw new Error(`member ${this.name} is already running`);
-    mkdirSync(this.dataDir, { recursive: true });
+    if (this.running) throw new Error(`${this.command.join(' ')} is already running`);
+    mkdirSync(this.workDir, { recursive: true });
+    mkdirSync(dirname(this.logFile), { recursive: true });
     const fd = openSync(this.logFile, 'a');
     writeSync(fd, `\n=== ${new Date().toISOString()} starting: ${this.command.join(' ')}\n`);
     this.unexpectedExit = undefined;
@@ -138,6 +141,21 @@ class Member implements MemberHandle {
     } catch {
       return '(no log)';
     }
+  }
+}
+
+class Member extends ManagedProcess implements MemberHandle {
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly clientUrl: string,
+    readonly peerUrl: string,
+    readonly dataDir: string,
+    logFile: string,
+    command: readonly string[],
+    graceMs: number,
+  ) {
+    super(dataDir, logFile, command, graceMs);
   }
 }
 

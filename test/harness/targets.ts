@@ -2,9 +2,28 @@ import type { ClusterKind } from './cluster.js';
 import { INSTALL_HINTS, requireBinary } from './requirements.js';
 
 export interface CompatTarget {
+  /** The members' kind (behind the proxy, for a proxied target). */
   kind: ClusterKind;
+  /** True for `etcd+proxy` / `kvfleet+proxy`: the suite talks to one kvfleet proxy in front of the members. */
+  proxy: boolean;
+  /** `etcd`, `kvfleet`, `etcd+proxy` or `kvfleet+proxy`, for describe titles. */
+  name: string;
   /** False when KVFLEET_COMPAT_TARGETS leaves this kind out, or (locally) its binary is missing. */
   enabled: boolean;
+}
+
+export interface CompatTargetOptions {
+  /**
+   * Also return the proxied rows (`etcd+proxy`, `kvfleet+proxy`). They are enabled only under
+   * KVFLEET_PROXY_TARGETS=1 (off by default while the proxy is incomplete) and when their
+   * members' kind is enabled. Pass `proxy: target.proxy` on to useCluster.
+   */
+  proxies?: boolean;
+}
+
+/** KVFLEET_PROXY_TARGETS=1 turns the proxied compat targets on. */
+export function proxyTargetsEnabled(): boolean {
+  return process.env.KVFLEET_PROXY_TARGETS === '1';
 }
 
 /** Targets run when KVFLEET_COMPAT_TARGETS is unset. */
@@ -29,13 +48,18 @@ export function selectedKinds(): Set<ClusterKind> {
  * enabled when selected by KVFLEET_COMPAT_TARGETS and its server can be started (the etcd
  * binary for 'etcd'; under CI=true a missing one fails the suite instead).
  */
-export function compatTargets(): CompatTarget[] {
+export function compatTargets(options: CompatTargetOptions = {}): CompatTarget[] {
   const selected = selectedKinds();
-  return ALL_KINDS.map((kind) => {
-    if (!selected.has(kind)) return { kind, enabled: false };
+  const direct = ALL_KINDS.map((kind): CompatTarget => {
+    const row = { kind, proxy: false, name: kind };
+    if (!selected.has(kind)) return { ...row, enabled: false };
     if (kind === 'etcd' && process.env.KVFLEET_ETCD_BIN === undefined) {
-      return { kind, enabled: requireBinary('etcd', INSTALL_HINTS.etcd) };
+      return { ...row, enabled: requireBinary('etcd', INSTALL_HINTS.etcd) };
     }
-    return { kind, enabled: true };
+    return { ...row, enabled: true };
   });
+  if (options.proxies !== true) return direct;
+  // Rows are always listed (so titles show what was skipped); only the gate enables them.
+  const proxied = direct.map((t): CompatTarget => ({ kind: t.kind, proxy: true, name: `${t.kind}+proxy`, enabled: t.enabled && proxyTargetsEnabled() }));
+  return [...direct, ...proxied];
 }

@@ -16,8 +16,22 @@ export class CacheHistory implements WatchHistory {
     private readonly relay?: BehindWindowRelay,
   ) {}
 
+  /** Watchers the members have vouched for: their start was not compacted. */
+  private readonly verified = new WeakSet<Watcher>();
+
   relayBehind(watcher: Watcher): boolean {
-    return this.relay?.start(watcher) ?? false;
+    const started = this.relay?.start(watcher) ?? false;
+    if (started) this.verified.add(watcher);
+    return started;
+  }
+
+  /**
+   * A watcher starting at a past revision goes to the members first, whose history knows
+   * whether that revision was compacted (the cache may still hold it); once their watch has
+   * accepted it, it continues from the window.
+   */
+  mustRelay(watcher: Watcher): boolean {
+    return this.relay !== undefined && !this.verified.has(watcher) && watcher.minRev <= this.cache.revision;
   }
 
   get currentRevision(): number {

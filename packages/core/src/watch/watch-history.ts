@@ -26,4 +26,9 @@ export interface WatchHistory {
    * {@link WatchHub.reattach}); false, or absent, cancels it as compacted.
    */
   relayBehind?(watcher: Watcher): boolean;
+  /**
+   * Whether a watcher inside the history must still be relayed first (a proxy cannot tell
+   * whether the members compacted a revision its window holds; their history can).
+   */
+  mustRelay?(watcher: Watcher): boolean;
 }

@@ -127,7 +127,7 @@ export class WatchHub {
       touched.add(w.stream);
       if (w.minRev > this.rev) {
         this.markSynced(w);
-      } else if (w.minRev < first) {
+      } else if (w.minRev < first || this.store.mustRelay?.(w) === true) {
         if (this.store.relayBehind?.(w) === true) {
           this.unsynced.delete(w);
           this.relayed.add(w);

@@ -24,6 +24,7 @@ export interface CacheFeedOptions {
 const WHOLE_KEYSPACE = Uint8Array.of(0);
 const BACKOFF_MS_MIN = 100;
 const BACKOFF_MS_MAX = 2_000;
+const REVISION_CHECK_TIMEOUT_MS = 1_000;
 
 type WireKeyValue = proto.Decoded<proto.KeyValue>;
 
@@ -119,7 +120,8 @@ export class CacheFeed {
       'KV',
       'Range',
       { key: WHOLE_KEYSPACE, countOnly: true, limit: 1 },
-      { idempotent: true },
+      // Short, so a check stuck on a member that just died moves to the next one in time.
+      { idempotent: true, timeoutMs: REVISION_CHECK_TIMEOUT_MS },
     );
     const revision = proto.int64ToNumber(res.header?.revision, 'revision');
     this.noteHeader(res.header);

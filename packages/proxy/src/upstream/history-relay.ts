@@ -21,7 +21,7 @@ export class HistoryRelay {
   constructor(
     private readonly upstream: Upstream,
     private readonly cache: WatchCache,
-    private readonly maxRelays = 1_000,
+    private readonly maxRelays = 10_000,
   ) {}
 
   /** The hub the relayed watchers belong to (set once it exists: the hub is built over the history this relay serves). */
@@ -75,7 +75,8 @@ export class HistoryRelay {
       }
       // Every event in range below `handBackAt` has been sent (the members deliver in order).
       if (handBackAt !== undefined) return handBack(handBackAt);
-      if (w.minRev > this.cache.oldestRevision) handBack(w.minRev);
+      // Not on the created response alone: the members cancel a compacted start right after it.
+      if (res.events.length > 0 && w.minRev > this.cache.oldestRevision) handBack(w.minRev);
     });
     // A failed upstream watch hands the watcher back; the hub relays it again on its next sync.
     stream.on('error', () => {

@@ -52,7 +52,7 @@ export class Upstream {
     service: proto.ServiceName,
     method: string,
     request: unknown,
-    options: { readonly idempotent: boolean; readonly metadata?: grpc.Metadata },
+    options: { readonly idempotent: boolean; readonly metadata?: grpc.Metadata; readonly timeoutMs?: number },
   ): Promise<Res> {
     let lastError: unknown;
     for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
@@ -62,7 +62,7 @@ export class Upstream {
       if (call === undefined) throw new TypeError(`${service} has no method ${method}`);
       try {
         return (await proto.unaryCall(call.bind(client), request as never, options.metadata ?? new grpc.Metadata(), {
-          deadline: Date.now() + this.callTimeoutMs,
+          deadline: Date.now() + (options.timeoutMs ?? this.callTimeoutMs),
         })) as Res;
       } catch (e) {
         lastError = e;
@@ -95,6 +95,8 @@ export class Upstream {
 
 function retryable(e: unknown, idempotent: boolean): boolean {
   const err = e as Partial<grpc.ServiceError>;
+  // A read that timed out on a member that just died is safe to ask the next one.
+  if (idempotent && err.code === grpc.status.DEADLINE_EXCEEDED) return true;
   if (err.code !== grpc.status.UNAVAILABLE) return false;
   if (idempotent) return true;
   return !(err.details ?? '').startsWith('etcdserver:');
