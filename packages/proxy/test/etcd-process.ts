@@ -2,10 +2,13 @@
 // outside CI; under CI=true its absence fails the test).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { proto } from '@kvfleet/core';
+// One free-port helper for every suite: the harness's.
+import { freePort } from '../../../test/harness/ports.js';
+
+export { freePort };
 
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 export const HAVE_ETCD = existsSync(ETCD_BIN);
@@ -13,17 +16,6 @@ if (!HAVE_ETCD && process.env.CI !== 'true') {
   console.warn(`${ETCD_BIN} not found: skipping etcd-backed proxy tests (apt-get install etcd-server)`);
 }
 export const needEtcd = HAVE_ETCD || process.env.CI === 'true';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface EtcdProcess {
   readonly endpoint: string;
