@@ -20,6 +20,7 @@ const FILTER_NOPUT = 0;
 const FILTER_NODELETE = 1;
 
 export interface WatchServiceOptions {
+  /** Read when each stream opens (a member's hub is replaced when it installs a snapshot). */
   readonly hub: WatchHub;
   /** The response header for a revision (cluster and member ids, term). */
   header(revision: number): ResponseHeader;

@@ -5,7 +5,10 @@ import type { EtcdServer } from '../etcdserver/etcd-server.js';
 
 export function watchService(server: EtcdServer, openStreams: Set<() => void>): proto.ServiceHandlers<'Watch'> {
   return hubWatchService({
-    hub: server.hub,
+    // A getter: a snapshot install gives the member a new hub, and new streams must use it.
+    get hub() {
+      return server.hub;
+    },
     header: (revision) => server.header(revision),
     maxRequestBytes: server.config.maxRequestBytes,
     openStreams,
