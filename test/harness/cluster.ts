@@ -24,25 +24,29 @@ export interface ClusterOptions {
   stopGraceMs?: number;
 }
 
-export interface MemberHandle {
+/** A server process the harness started (a member or a proxy) and can signal and read. */
+export interface ProcessHandle {
   readonly index: number;
   readonly name: string;
   readonly clientUrl: string;
-  readonly peerUrl: string;
-  readonly dataDir: string;
   readonly logFile: string;
   /** The process id of the current incarnation, if running. */
   readonly pid: number | undefined;
   readonly running: boolean;
-  /** The full command line (executable first); restart(i) reuses it exactly. */
+  /** The full command line (executable first); a restart reuses it exactly. */
   readonly command: readonly string[];
   /**
    * Sends the signal and resolves once the process has exited. SIGTERM falls back to SIGKILL
    * after the grace period. A no-op if it is not running.
    */
   kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
-  /** The member's output so far (the last `maxChars` characters). */
+  /** The process's output so far (the last `maxChars` characters). */
   log(maxChars?: number): string;
+}
+
+export interface MemberHandle extends ProcessHandle {
+  readonly peerUrl: string;
+  readonly dataDir: string;
 }
 
 export interface Cluster {

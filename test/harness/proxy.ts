@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManagedProcess, repoRoot, type Cluster } from './cluster.js';
+import { ManagedProcess, repoRoot, type Cluster, type ProcessHandle } from './cluster.js';
 import { freePorts } from './ports.js';
 import { grpcTarget } from './probe.js';
 
@@ -17,23 +17,11 @@ export interface ProxyOptions {
   stopGraceMs?: number;
 }
 
-export interface ProxyHandle {
-  readonly index: number;
-  readonly name: string;
-  readonly clientUrl: string;
-  readonly logFile: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  /** The full command line (executable first); restart() reuses it exactly. */
-  readonly command: readonly string[];
-  /** Sends the signal and resolves once the process has exited (SIGTERM falls back to SIGKILL). */
-  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+export interface ProxyHandle extends ProcessHandle {
   /** Stops it (SIGTERM) if running, starts it again on the same port, waits for /readyz 200. */
   restart(): Promise<void>;
   /** Waits for /readyz 200. */
   waitReady(timeoutMs?: number): Promise<void>;
-  /** The proxy's output so far (the last `maxChars` characters). */
-  log(maxChars?: number): string;
 }
 
 export interface ProxyFleet {
