@@ -111,11 +111,7 @@ function startReaders(c: MemberClients, prefix: string, serializable: boolean, i
   };
 }
 
-// Off by default until issue 5's open point is fixed: linearizable reads through the proxy do not
-// resume after the member feeding its cache is SIGKILLed (run with KVFLEET_PROXY_LEADER_KILL=1).
-const leaderKillEnabled = process.env.KVFLEET_PROXY_LEADER_KILL === '1';
-
-describe.skipIf(!proxyAvailable() || !leaderKillEnabled)(`proxy in front of a leader SIGKILL (seed ${seed}; replay with KVFLEET_SEED=${seed})`, () => {
+describe.skipIf(!proxyAvailable())(`proxy in front of a leader SIGKILL (seed ${seed}; replay with KVFLEET_SEED=${seed})`, () => {
   const cluster = useCluster({ kind: 'kvfleet', size: 3 });
   let fleet: ProxyFleet | undefined;
   let proxyRoot: string | undefined;

@@ -440,6 +440,7 @@ export class EtcdServer {
     this.metrics.onLeader(s.lead);
     if (s.lead !== 0) {
       for (const w of [...this.leaderWaiters]) w();
+      this.readBarrier.leaderChanged();
     }
     if (s.state !== StateType.Leader && this.state.lessor.isPrimary) this.state.lessor.demote();
     this.config.logger.info('raft state', { state: s.state, leader: s.lead.toString(16), term: this.driver.node.term });

@@ -4,8 +4,11 @@
  * reads costs two rounds to the leader, not N.
  *
  * A round resolves when the Raft read state for it arrives and the applied index reaches the
- * read index. A round that gets no answer (leader lost, message dropped) fails after
- * `roundTimeoutMs`; its readers see the error and may retry.
+ * read index. A request can be lost (sent to a leader that just died, dropped while no leader is
+ * known), and every later read queues behind its round, so the round's request is sent again
+ * every `retryMs` and at once when the leader changes, as etcd's read loop does. Any answer to
+ * it is valid: each was asked after every reader in the round arrived. A round that still gets
+ * no answer fails after `roundTimeoutMs`; its readers see the error and may retry.
  */
 export interface ReadBarrierDeps {
   /** Sends a ReadIndex request tagged with `ctx` (throws if no leader is known). */
@@ -21,7 +24,11 @@ interface Round {
   readonly ctx: string;
   readonly waiters: { resolve(): void; reject(e: unknown): void }[];
   timer?: { cancel(): void };
+  retry?: { cancel(): void };
 }
+
+/** etcd's readIndexRetryTime. */
+const DEFAULT_RETRY_MS = 500;
 
 export class ReadBarrier {
   private inFlight: Round | undefined;
@@ -31,6 +38,7 @@ export class ReadBarrier {
   constructor(
     private readonly deps: ReadBarrierDeps,
     private readonly roundTimeoutMs: number,
+    private readonly retryMs = DEFAULT_RETRY_MS,
   ) {}
 
   /** Resolves when a read started now may be served from local state. */
@@ -46,8 +54,7 @@ export class ReadBarrier {
   onReadState(index: number, ctx: Uint8Array): void {
     const round = this.inFlight;
     if (round === undefined || Buffer.from(ctx).toString('latin1') !== round.ctx) return;
-    round.timer?.cancel();
-    this.inFlight = undefined;
+    this.settle(round);
     this.deps.waitApplied(index).then(
       () => round.waiters.forEach((w) => w.resolve()),
       (e: unknown) => round.waiters.forEach((w) => w.reject(e)),
@@ -55,11 +62,17 @@ export class ReadBarrier {
     this.startNext();
   }
 
+  /** The leader changed: a request sent to the old one may be lost, so ask the new one now. */
+  leaderChanged(): void {
+    if (this.inFlight !== undefined) this.resend(this.inFlight);
+  }
+
   /** Fails everything waiting (shutdown). */
   failAll(error: unknown): void {
     for (const round of [this.inFlight, this.next]) {
-      round?.timer?.cancel();
-      round?.waiters.forEach((w) => w.reject(error));
+      if (round === undefined) continue;
+      this.settle(round);
+      round.waiters.forEach((w) => w.reject(error));
     }
     this.inFlight = undefined;
     this.next = undefined;
@@ -75,12 +88,35 @@ export class ReadBarrier {
       this.deps.requestReadIndex(Buffer.from(round.ctx, 'latin1'));
     } catch (e) {
       this.fail(round, e);
+      return;
     }
+    this.armRetry(round);
+  }
+
+  private armRetry(round: Round): void {
+    round.retry = this.deps.setTimer(() => this.resend(round), this.retryMs);
+  }
+
+  private resend(round: Round): void {
+    if (this.inFlight !== round) return;
+    round.retry?.cancel();
+    try {
+      this.deps.requestReadIndex(Buffer.from(round.ctx, 'latin1'));
+    } catch {
+      // No leader yet: the next retry or the leader change asks again; the round timeout bounds it.
+    }
+    this.armRetry(round);
+  }
+
+  /** Stops the round's timers; it is no longer the one in flight. */
+  private settle(round: Round): void {
+    round.timer?.cancel();
+    round.retry?.cancel();
+    if (this.inFlight === round) this.inFlight = undefined;
   }
 
   private fail(round: Round, error: unknown): void {
-    round.timer?.cancel();
-    if (this.inFlight === round) this.inFlight = undefined;
+    this.settle(round);
     round.waiters.forEach((w) => w.reject(error));
     this.startNext();
   }

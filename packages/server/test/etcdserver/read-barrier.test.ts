@@ -68,8 +68,8 @@ describe('ReadBarrier', () => {
     const { deps, barrier } = setup();
     const w = track(barrier.wait());
     expect(deps.sent).toHaveLength(1);
-    expect(deps.timers).toHaveLength(1);
-    expect(deps.timers[0]!.ms).toBe(1000);
+    // The round's timeout and its retry.
+    expect(deps.timers.map((t) => t.ms)).toEqual([1000, 500]);
     await flush();
     expect(w.state).toBe('pending');
 
@@ -147,6 +147,56 @@ describe('ReadBarrier', () => {
     expect(w.state).toBe('pending');
     barrier.onReadState(5, deps.last);
     expect(deps.applied).toHaveLength(1);
+  });
+
+  it('resends a round that got no answer every retry interval, with the same context, and an answer to any send resolves it', async () => {
+    const { deps, barrier } = setup();
+    const a = track(barrier.wait());
+    const b = track(barrier.wait()); // queued behind a's round
+    const round1 = deps.last;
+    deps.timers[1]!.fn();
+    expect(deps.sent).toHaveLength(2);
+    expect(Buffer.from(deps.last).equals(Buffer.from(round1))).toBe(true);
+    const liveRetries = () => deps.timers.filter((t) => t.ms === 500 && !t.canceled).length;
+    expect(liveRetries()).toBe(1); // re-armed
+    // No leader at the next retry: the round waits on, and asks again later.
+    deps.throwOnRequest = new Error('no leader');
+    deps.timers.at(-1)!.fn();
+    await flush();
+    expect(a.state).toBe('pending');
+    deps.throwOnRequest = undefined;
+    deps.timers.at(-1)!.fn();
+    expect(deps.sent).toHaveLength(3);
+
+    barrier.onReadState(7, round1);
+    expect(deps.timers[0]!.canceled).toBe(true);
+    expect(liveRetries()).toBe(1); // b's round went out at once; a's retry is stopped
+    deps.applied[0]!.resolve();
+    await flush();
+    expect(a.state).toBe('resolved');
+    // b's round is a different round.
+    expect(deps.sent).toHaveLength(4);
+    expect(Buffer.from(deps.last).equals(Buffer.from(round1))).toBe(false);
+    expect(b.state).toBe('pending');
+  });
+
+  it('a leader change resends the round in flight at once; with nothing in flight it sends nothing', async () => {
+    const { deps, barrier } = setup();
+    barrier.leaderChanged();
+    expect(deps.sent).toHaveLength(0);
+    const a = track(barrier.wait());
+    const round = deps.last;
+    barrier.leaderChanged();
+    expect(deps.sent).toHaveLength(2);
+    expect(Buffer.from(deps.last).equals(Buffer.from(round))).toBe(true);
+    barrier.onReadState(8, round);
+    deps.applied[0]!.resolve();
+    await flush();
+    expect(a.state).toBe('resolved');
+    // Settled rounds are never resent, and no retry timer outlives its round.
+    barrier.leaderChanged();
+    expect(deps.sent).toHaveLength(2);
+    expect(deps.timers.filter((t) => !t.canceled)).toEqual([]);
   });
 
   it('a round that times out fails its waiters, and the next round starts', async () => {
