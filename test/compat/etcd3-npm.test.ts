@@ -57,9 +57,9 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
-for (const target of compatTargets()) {
-  describe.skipIf(!target.enabled)(`etcd3 npm client against ${target.kind}`, () => {
-    const cluster = useCluster({ kind: target.kind, size: 1 });
+for (const target of compatTargets({ proxies: true })) {
+  describe.skipIf(!target.enabled)(`etcd3 npm client against ${target.name}`, () => {
+    const cluster = useCluster({ kind: target.kind, size: 1, proxy: target.proxy });
     const clients: Etcd3[] = [];
     const connect = (): Etcd3 => {
       const c = new Etcd3({ hosts: cluster().clientUrls, dialTimeout: 5_000 });

@@ -10,11 +10,12 @@ import { useCluster } from '../harness/use-cluster.js';
 
 const haveEtcdctl = requireBinary('etcdctl', INSTALL_HINTS.etcdctl);
 
-for (const target of compatTargets()) {
-  describe.skipIf(!target.enabled || !haveEtcdctl)(`etcdctl 3.4 KV against ${target.kind} (3 members)`, () => {
-    const cluster = useCluster({ kind: target.kind, size: 3 });
+for (const target of compatTargets({ proxies: true })) {
+  describe.skipIf(!target.enabled || !haveEtcdctl)(`etcdctl 3.4 KV against ${target.name} (3 members)`, () => {
+    const cluster = useCluster({ kind: target.kind, size: 3, proxy: target.proxy });
     const ctl = (args: string[], input?: string | Buffer) => etcdctlOk(cluster().clientUrls, args, { input });
-    const ctlAt = (member: number, args: string[]) => etcdctlOk([cluster().clientUrls[member]!], args);
+    /** etcdctl on one member directly (behind the proxy, for a proxied target). */
+    const ctlAt = (member: number, args: string[]) => etcdctlOk([cluster().memberClientUrls[member]!], args);
     const fails = async (args: string[], input?: string | Buffer) => {
       const result = await etcdctl(cluster().clientUrls, args, { input });
       expect(result.code, `etcdctl ${args.join(' ')} should fail; stdout: ${result.stdout}`).not.toBe(0);
@@ -218,33 +219,40 @@ for (const target of compatTargets()) {
       expect(await fails(['put', 'err/k', 'v', '--lease=1234abcd'])).toBe('Error: etcdserver: requested lease not found');
     });
 
-    it('endpoint status and health -w json: one leader, one cluster, same revision', async () => {
+    /** `endpoint status` and `endpoint health` on `urls`: every one answers; all members: exactly one leader. */
+    const expectStatusAndHealth = async (urls: string[], allMembers: boolean) => {
       // host:port, not http://host:port: for per-endpoint calls etcdctl 3.4 sends the endpoint as
       // given as the HTTP/2 :authority, and Node's HTTP/2 server (kvfleet's) rejects an
       // authority containing "://" (docs/compatibility.md).
-      const hostPorts = cluster().clientUrls.map((u) => new URL(u).host);
+      const hostPorts = urls.map((u) => new URL(u).host);
       const status = parseEtcdJson(await etcdctlOk(hostPorts, ['endpoint', 'status', '-w', 'json']));
-      expect(status).toHaveLength(3);
+      expect(status).toHaveLength(urls.length);
       expect(status.map((s: { Endpoint: string }) => s.Endpoint)).toEqual(hostPorts);
       const leaders = new Set(status.map((s: { Status: { leader: string } }) => String(s.Status.leader)));
       expect(leaders.size).toBe(1);
-      expect(status.map((s: { Status: { header: { member_id: string } } }) => String(s.Status.header.member_id))).toContain([...leaders][0]);
+      if (allMembers) expect(status.map((s: { Status: { header: { member_id: string } } }) => String(s.Status.header.member_id))).toContain([...leaders][0]);
       expect(new Set(status.map((s: { Status: { header: { cluster_id: string } } }) => String(s.Status.header.cluster_id))).size).toBe(1);
       for (const s of status) {
         expect(typeof s.Status.version).toBe('string');
         expect(s.Status.dbSize).toBeGreaterThan(0);
         expect(s.Status.raftTerm).toBeGreaterThanOrEqual(1);
       }
-      const health = parseEtcdJson(await ctl(['endpoint', 'health', '-w', 'json']));
-      expect(health).toHaveLength(3);
+      const health = parseEtcdJson(await etcdctlOk(urls, ['endpoint', 'health', '-w', 'json']));
+      expect(health).toHaveLength(urls.length);
       for (const h of health) {
         expect(h.health).toBe(true);
-        expect(cluster().clientUrls).toContain(h.endpoint);
+        expect(urls).toContain(h.endpoint);
       }
       // etcdctl 3.4 prints the plain health lines on stderr.
-      const plain = await etcdctl(cluster().clientUrls, ['endpoint', 'health']);
+      const plain = await etcdctl(urls, ['endpoint', 'health']);
       expect(plain.code).toBe(0);
-      for (const url of cluster().clientUrls) expect(plain.stderr).toContain(`${url} is healthy: successfully committed proposal`);
+      for (const url of urls) expect(plain.stderr).toContain(`${url} is healthy: successfully committed proposal`);
+    };
+
+    it('endpoint status and health -w json: one leader, one cluster', async () => {
+      await expectStatusAndHealth(cluster().memberClientUrls, true);
+      // A proxy forwards both to a member behind it.
+      if (target.proxy) await expectStatusAndHealth(cluster().clientUrls, false);
     });
 
     it('a member killed with SIGKILL restarts from its data dir and catches up', async () => {
@@ -253,7 +261,9 @@ for (const target of compatTargets()) {
       // If the killed member led, a write forwarded to it before the others notice is lost and
       // times out (in etcd too); wait for the survivors to have a leader.
       await cluster().waitHealthy(0);
-      await ctlAt(0, ['put', 'restart/k', 'while-down']);
+      // Through the proxy, the write must fail over if the proxy was talking to the killed member.
+      if (target.proxy) await ctl(['put', 'restart/k', 'while-down']);
+      else await ctlAt(0, ['put', 'restart/k', 'while-down']);
       await cluster().restart(2);
       // A serializable read on the restarted member answers from its own state.
       let seen = '';
@@ -263,6 +273,7 @@ for (const target of compatTargets()) {
       }
       expect(seen).toBe('while-down\n');
       expect(await ctlAt(2, ['get', 'basic/k', '--print-value-only'])).toBe('hello world\n');
+      expect(await ctl(['get', 'restart/k', '--print-value-only'])).toBe('while-down\n');
     });
   });
 }

@@ -11,9 +11,9 @@ import { useCluster } from '../harness/use-cluster.js';
 const haveEtcdctl = requireBinary('etcdctl', INSTALL_HINTS.etcdctl);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-for (const target of compatTargets()) {
-  describe.skipIf(!target.enabled || !haveEtcdctl)(`etcdctl 3.4 watch and lease against ${target.kind}`, () => {
-    const cluster = useCluster({ kind: target.kind, size: 1 });
+for (const target of compatTargets({ proxies: true })) {
+  describe.skipIf(!target.enabled || !haveEtcdctl)(`etcdctl 3.4 watch and lease against ${target.name}`, () => {
+    const cluster = useCluster({ kind: target.kind, size: 1, proxy: target.proxy });
     const ctl = (args: string[], input?: string) => etcdctlOk(cluster().clientUrls, args, { input });
     const fails = async (args: string[]) => {
       const result = await etcdctl(cluster().clientUrls, args);

@@ -12,9 +12,9 @@ import { useCluster } from '../harness/use-cluster.js';
 const havePythonEtcd3 = requirePythonModule('etcd3', INSTALL_HINTS.pythonEtcd3);
 const script = (name: string) => fileURLToPath(new URL(`./python/${name}.py`, import.meta.url));
 
-for (const target of compatTargets()) {
-  describe.skipIf(!target.enabled || !havePythonEtcd3)(`python etcd3 client against ${target.kind}`, () => {
-    const cluster = useCluster({ kind: target.kind, size: 1 });
+for (const target of compatTargets({ proxies: true })) {
+  describe.skipIf(!target.enabled || !havePythonEtcd3)(`python etcd3 client against ${target.name}`, () => {
+    const cluster = useCluster({ kind: target.kind, size: 1, proxy: target.proxy });
     const run = <T = any>(name: string, prefix: string): Promise<T> => {
       const [host, port] = grpcTarget(cluster().clientUrls[0]!).split(':') as [string, string];
       return runPythonJson<T>('etcd3', script(name), [host, port, prefix], 30_000);

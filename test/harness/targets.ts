@@ -14,16 +14,15 @@ export interface CompatTarget {
 
 export interface CompatTargetOptions {
   /**
-   * Also return the proxied rows (`etcd+proxy`, `kvfleet+proxy`). They are enabled only under
-   * KVFLEET_PROXY_TARGETS=1 (off by default while the proxy is incomplete) and when their
-   * members' kind is enabled. Pass `proxy: target.proxy` on to useCluster.
+   * Also return the proxied rows (`etcd+proxy`, `kvfleet+proxy`). They are enabled when their
+   * members' kind is, unless KVFLEET_PROXY_TARGETS=0. Pass `proxy: target.proxy` on to useCluster.
    */
   proxies?: boolean;
 }
 
-/** KVFLEET_PROXY_TARGETS=1 turns the proxied compat targets on. */
+/** KVFLEET_PROXY_TARGETS=0 turns the proxied compat targets off (to run only the direct rows). */
 export function proxyTargetsEnabled(): boolean {
-  return process.env.KVFLEET_PROXY_TARGETS === '1';
+  return process.env.KVFLEET_PROXY_TARGETS !== '0';
 }
 
 /** Targets run when KVFLEET_COMPAT_TARGETS is unset. */

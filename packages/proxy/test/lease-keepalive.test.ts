@@ -120,6 +120,19 @@ describe('LeaseKeepAlive coalescing', () => {
     expect(good.stats.requests).toBe(1);
   });
 
+  it('a client that half-closes after its request still gets the answer, then the stream ends', async () => {
+    const m = await member(100);
+    const { client, coalescer } = await proxyFor(new Upstream([m.endpoint]));
+    const a = open(client);
+    const ended = new Promise<void>((resolve) => a.s.on('end', () => resolve()));
+    a.s.write({ ID: 8 });
+    a.s.end();
+    await a.next(1);
+    await ended;
+    expect(a.got.map((r) => [Number(r.ID), Number(r.TTL)])).toEqual([[8, 30]]);
+    expect(coalescer.pendingIds).toBe(0);
+  });
+
   it('bounds the leases one stream may wait on', async () => {
     const m = await member(200);
     const { client } = await proxyFor(new Upstream([m.endpoint]));

@@ -31,6 +31,8 @@ const BACKOFF_MS_MAX = 2_000;
 interface ClientStream {
   readonly call: grpc.ServerDuplexStream<Req, Res>;
   readonly pending: Set<string>;
+  /** The client sent its last request: end the stream once its answers are out, as etcd does. */
+  halfClosed: boolean;
 }
 
 export class LeaseKeepAliveCoalescer {
@@ -56,14 +58,15 @@ export class LeaseKeepAliveCoalescer {
   /** The grpc-js handler for Lease.LeaseKeepAlive (decoded messages). */
   handler(): grpc.handleBidiStreamingCall<Req, Res> {
     return (call) => {
-      const client: ClientStream = { call, pending: new Set() };
+      const client: ClientStream = { call, pending: new Set(), halfClosed: false };
       call.on('data', (req: Req) => {
         this.request(client, idKey(req.ID));
       });
       const leave = () => this.forget(client);
+      // A one-shot client (python etcd3's refresh) half-closes right after its request.
       call.on('end', () => {
-        leave();
-        call.end();
+        client.halfClosed = true;
+        if (client.pending.size === 0) call.end();
       });
       call.on('cancelled', leave);
       call.on('error', leave);
@@ -155,6 +158,7 @@ export class LeaseKeepAliveCoalescer {
       c.pending.delete(id);
       // Each write answers one request of this stream, so writes per stream stay bounded.
       c.call.write(out);
+      if (c.halfClosed && c.pending.size === 0) c.call.end();
     }
   }
 
