@@ -13,9 +13,9 @@ const script = (name: string) => fileURLToPath(new URL(`./python/${name}.py`, im
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
-for (const target of compatTargets()) {
-  describe.skipIf(!target.enabled || !haveEtcd3gw)(`etcd3gw and the JSON gateway against ${target.kind}`, () => {
-    const cluster = useCluster({ kind: target.kind, size: 1 });
+for (const target of compatTargets({ proxies: true })) {
+  describe.skipIf(!target.enabled || !haveEtcd3gw)(`etcd3gw and the JSON gateway against ${target.name}`, () => {
+    const cluster = useCluster({ kind: target.kind, size: 1, proxy: target.proxy });
     const base = (): string => cluster().clientUrls[0]!;
     const run = <T = any>(name: string, prefix: string): Promise<T> => {
       const u = new URL(base());

@@ -6,3 +6,4 @@ export * from './kv/index.js';
 export * from './watchcache/index.js';
 export * from './watch/index.js';
 export * from './net/index.js';
+export * from './gateway/index.js';

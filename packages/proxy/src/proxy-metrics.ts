@@ -10,9 +10,8 @@ export interface ProxyMetricsSources {
   readonly hub: () => WatchHub | undefined;
   /** The newest revision the upstream is known to have (from its watch headers and checks). */
   readonly upstreamRevision: () => number;
-  /** When the cache last applied an upstream event, in ms since the epoch (0: never). */
-  readonly lastAppliedAtMs: () => number;
-  readonly now: () => number;
+  /** How long the cache has been behind the newest known upstream revision, in ms (0: caught up). */
+  readonly lagMs: () => number;
 }
 
 export class ProxyMetrics {
@@ -55,10 +54,20 @@ export class ProxyMetrics {
     gauge('kvfleet_proxy_upstream_lag_revisions', 'Revisions the cache is behind the newest known upstream revision', () =>
       Math.max(0, sources.upstreamRevision() - sources.cache.revision),
     );
-    gauge('kvfleet_proxy_upstream_lag_seconds', 'Seconds since the cache last applied an upstream event', () => {
-      const at = sources.lastAppliedAtMs();
-      return at === 0 ? 0 : (sources.now() - at) / 1000;
-    });
+    gauge('kvfleet_proxy_upstream_lag_seconds', 'How long the cache has been behind the newest known upstream revision (0 when caught up)', () => sources.lagMs() / 1000);
+    gauge('kvfleet_proxy_watchers', 'Watchers open on this proxy', () => sources.hub()?.watcherCount ?? 0);
     gauge('kvfleet_proxy_watchers_unsynced', 'Watchers catching up from the window', () => sources.hub()?.unsyncedCount ?? 0);
+    let sentSeen = 0;
+    new Counter({
+      name: 'kvfleet_proxy_watch_events_sent_total',
+      help: 'Events sent to watchers (one per event per watcher)',
+      registers,
+      collect() {
+        const sent = sources.hub()?.eventsSent ?? 0;
+        // The hub's own count only grows; the counter takes the difference since the last scrape.
+        if (sent > sentSeen) this.inc(sent - sentSeen);
+        sentSeen = sent;
+      },
+    });
   }
 }

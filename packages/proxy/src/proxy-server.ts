@@ -4,7 +4,7 @@
  * the same client ports, as a member serves them.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ConnectionMux, dialAddress, listenAddress, proto, WatchCache } from '@kvfleet/core';
+import { ConnectionMux, dialAddress, listenAddress, proto, registerGateway, WatchCache } from '@kvfleet/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import { forwardService, rawDefinition } from './api/forward.js';
@@ -50,6 +50,8 @@ export class ProxyServer {
   private readonly openStreams = new Set<() => void>();
   private injector: grpc.ConnectionInjector | undefined;
   private http: FastifyInstance | undefined;
+  /** This proxy's first gRPC address, for the JSON gateway's loopback client. */
+  private grpcDial: string | undefined;
   private readonly keepAlives: LeaseKeepAliveCoalescer;
   private registration: ResolverRegistration | undefined;
 
@@ -108,8 +110,7 @@ export class ProxyServer {
       cache,
       hub: () => pipeline.hub,
       upstreamRevision: () => feed.upstreamRevision,
-      lastAppliedAtMs: () => feed.lastAppliedAtMs,
-      now: () => Date.now(),
+      lagMs: () => feed.lagMs(Date.now()),
     });
     const context: ProxyContext = {
       cache,
@@ -150,7 +151,9 @@ export class ProxyServer {
       this.muxes.push(mux);
       this.ports.push(await mux.listen(host, port));
     }
-    this.options.log?.(`serving client requests on ${this.ports.map((p, i) => dialAddress(listenAddress(this.options.listenClientUrls[i]!).host, p)).join(', ')}`);
+    const dial = this.ports.map((p, i) => dialAddress(listenAddress(this.options.listenClientUrls[i]!).host, p));
+    this.grpcDial = dial[0];
+    this.options.log?.(`serving client requests on ${dial.join(', ')}`);
   }
 
   private async httpApp(): Promise<FastifyInstance> {
@@ -167,6 +170,13 @@ export class ProxyServer {
     app.get('/metrics', async (_req, reply) =>
       reply.code(200).header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
     );
+    // etcd's JSON gateway, calling this proxy's own gRPC services (so reads come from the cache).
+    registerGateway(app, {
+      grpcAddress: () => {
+        if (this.grpcDial === undefined) throw new Error('the proxy is not listening yet');
+        return this.grpcDial;
+      },
+    });
     await app.ready();
     return app;
   }

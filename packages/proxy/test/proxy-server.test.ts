@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proto } from '@kvfleet/core';
 import { ProxyServer } from '../src/proxy-server.js';
-import { needEtcd, startEtcd, type EtcdProcess } from './etcd-process.js';
+import { freePort, needEtcd, startEtcd, type EtcdProcess } from './etcd-process.js';
 
 describe.runIf(needEtcd)('ProxyServer (etcd 3.4 upstream)', () => {
   let etcd: EtcdProcess;
@@ -53,6 +53,36 @@ describe.runIf(needEtcd)('ProxyServer (etcd 3.4 upstream)', () => {
     }
   });
 
+  it('exports watchers, events sent and lag on /metrics', async () => {
+    const kv = proto.createClient('KV', address);
+    const watch = proto.createClient('Watch', address);
+    const stream = watch.Watch();
+    try {
+      const events = new Promise<void>((resolve, reject) => {
+        stream.on('data', (r: proto.Decoded<proto.WatchResponse>) => {
+          if (r.events.length > 0) resolve();
+        });
+        stream.once('error', reject);
+      });
+      const created = new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      stream.write({ createRequest: { key: Buffer.from('m/'), rangeEnd: Buffer.from('m0') } });
+      await created;
+      await proto.unaryCall(kv.Put.bind(kv), { key: Buffer.from('m/a'), value: Buffer.from('1') });
+      await events;
+      const text = await (await fetch(`http://${address}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(value('kvfleet_proxy_watchers')).toBe(1);
+      expect(value('kvfleet_proxy_watch_events_sent_total')).toBeGreaterThanOrEqual(1);
+      expect(value('kvfleet_proxy_upstream_lag_revisions')).toBe(0);
+      expect(value('kvfleet_proxy_upstream_lag_seconds')).toBe(0);
+      expect(value('kvfleet_proxy_cache_keys')).toBeGreaterThanOrEqual(1);
+    } finally {
+      stream.cancel();
+      kv.close();
+      watch.close();
+    }
+  });
+
   it('answers MemberList with the registered proxies', async () => {
     const cluster = proto.createClient('Cluster', address);
     try {
@@ -69,4 +99,26 @@ describe.runIf(needEtcd)('ProxyServer (etcd 3.4 upstream)', () => {
       cluster.close();
     }
   });
+});
+
+describe('ProxyServer before its cache is synced', () => {
+  it('is live but not ready while no member answers, and forwarded reads fail with UNAVAILABLE', async () => {
+    const dead = `127.0.0.1:${String(await freePort())}`;
+    const proxy = await ProxyServer.start({ endpoints: [dead], listenClientUrls: ['http://127.0.0.1:0'] });
+    const address = `127.0.0.1:${String(proxy.ports[0])}`;
+    const kv = proto.createClient('KV', address);
+    try {
+      expect((await fetch(`http://${address}/livez`)).status).toBe(200);
+      const readyz = await fetch(`http://${address}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(await readyz.text()).toContain('not synced');
+      expect(await (await fetch(`http://${address}/health`)).json()).toEqual({ health: 'false' });
+      await expect(proto.unaryCall(kv.Range.bind(kv), { key: Buffer.from('k') }, undefined, { deadline: Date.now() + 3_000 })).rejects.toMatchObject({
+        code: 14,
+      });
+    } finally {
+      kv.close();
+      await proxy.close();
+    }
+  }, 20_000);
 });

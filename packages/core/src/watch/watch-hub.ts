@@ -33,6 +33,7 @@ export class WatchHub {
   private readonly relayed = new Set<Watcher>();
   private readonly streams = new Set<WatchStream>();
   private work = 0;
+  private sentEvents = 0;
 
   constructor(private readonly store: WatchHistory) {
     this.rev = store.currentRevision;
@@ -46,6 +47,16 @@ export class WatchHub {
   /** Watchers waiting to catch up from history. */
   get unsyncedCount(): number {
     return this.unsynced.size;
+  }
+
+  /** Every watcher: synced, catching up, and relayed. */
+  get watcherCount(): number {
+    return this.synced.size + this.unsynced.size + this.relayed.size;
+  }
+
+  /** Events handed to watch streams so far (one per event per watcher). */
+  get eventsSent(): number {
+    return this.sentEvents;
   }
 
   /** Watchers and key intervals examined while matching changes so far: the hub's work. */
@@ -225,6 +236,7 @@ export class WatchHub {
     // Everything filtered out: nothing is sent (etcd's watcher.send does the same).
     if (shaped.length === 0) return;
     w.gotEvents = true;
+    this.sentEvents += shaped.length;
     w.stream.push({ watchId: w.id, events: shaped, revision: this.rev });
   }
 

@@ -35,7 +35,8 @@ export class CacheFeed {
   private stream: grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>> | undefined;
   private lastHeader: proto.ResponseHeader = {};
   private newestRevision = 0;
-  private appliedAtMs = 0;
+  /** Since when the cache has been behind the newest upstream revision heard of (0: it is not). */
+  private behindSinceMs = 0;
   /** The in-flight linearizable check, and the one queued behind it for later callers. */
   private inFlight: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
@@ -65,9 +66,9 @@ export class CacheFeed {
     return Math.max(this.newestRevision, this.cache.revision);
   }
 
-  /** When the cache last applied an upstream event (ms since the epoch; 0 never). */
-  get lastAppliedAtMs(): number {
-    return this.appliedAtMs;
+  /** How long the cache has been behind the newest upstream revision heard of, in ms (0 when caught up). */
+  lagMs(now: number): number {
+    return this.behindSinceMs === 0 ? 0 : Math.max(0, now - this.behindSinceMs);
   }
 
   /** The upstream's cluster id, member id and term, for headers of cache-served responses. */
@@ -179,6 +180,7 @@ export class CacheFeed {
       from.set(last);
     }
     this.cache.reset(revision, kvs);
+    if (this.cache.revision >= this.newestRevision) this.behindSinceMs = 0;
     this.options.log?.(`loaded ${String(kvs.length)} keys at revision ${String(revision)} from ${this.upstream.endpoint}`);
     this.options.onReset?.(revision);
   }
@@ -233,7 +235,7 @@ export class CacheFeed {
       // A resumed stream may repeat what the cache has (a retried create): skip it.
       if (revision <= this.cache.revision) continue;
       this.cache.apply(revision, batch);
-      this.appliedAtMs = Date.now();
+      if (this.cache.revision >= this.newestRevision) this.behindSinceMs = 0;
       this.options.onRevision?.(revision);
     }
   }
@@ -249,6 +251,8 @@ export class CacheFeed {
     if (header === null || header === undefined) return;
     const revision = proto.int64ToNumber(header.revision ?? 0, 'revision');
     if (revision > this.newestRevision) this.newestRevision = revision;
+    if (this.newestRevision > this.cache.revision && this.behindSinceMs === 0) this.behindSinceMs = Date.now();
+    if (this.newestRevision <= this.cache.revision) this.behindSinceMs = 0;
     this.lastHeader = { clusterId: header.clusterId ?? 0, memberId: header.memberId ?? 0, raftTerm: header.raftTerm ?? 0 };
   }
 }

@@ -1,10 +1,9 @@
 /** A member with its client listener: what `kvfleet server` runs. */
 import type * as grpc from '@grpc/grpc-js';
-import { proto } from '@kvfleet/core';
+import { proto, registerGateway } from '@kvfleet/core';
 import { ClientServer } from '../api/client-server.js';
 import { clusterService } from '../api/cluster-service.js';
 import { API_VERSION } from '../api/maintenance-service.js';
-import { registerGateway } from '../http/gateway/index.js';
 import { MemberMetrics } from '../metrics/member-metrics.js';
 import { EtcdServer } from './etcd-server.js';
 import type { MemberConfig } from './member-config.js';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { proto } from '@kvfleet/core';
+import * as proto from '../proto/index.js';
 import protobuf from 'protobufjs';
 import type { Enum, Field, Type } from 'protobufjs';
 

@@ -2,7 +2,7 @@
  * The gateway's routes: etcd's google.api.http annotations (rpc.proto, v3election.proto,
  * v3lock.proto; all `post` with `body: "*"`), each naming the gRPC method it calls.
  */
-import { proto } from '@kvfleet/core';
+import * as proto from '../proto/index.js';
 import type { Type } from 'protobufjs';
 
 export type CallShape = 'unary' | 'serverStream' | 'bidi';

@@ -1,10 +1,10 @@
 /**
  * etcd's JSON gateway (`/v3/...`) on a fastify app: every route decodes its JSON body as etcd's
- * grpc-gateway does, calls the member's own gRPC service over a loopback client and answers in
+ * grpc-gateway does, calls the server's own gRPC service over a loopback client and answers in
  * etcd's JSON. Streaming calls answer with one `{"result": ...}` object per line.
  */
 import * as grpc from '@grpc/grpc-js';
-import { proto } from '@kvfleet/core';
+import * as proto from '../proto/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Message } from 'protobufjs';
 import { decodeNext, GoJsonError } from './go-json.js';
@@ -14,8 +14,8 @@ import { messageToJson } from './message-to-json.js';
 import { GATEWAY_ROUTES, resolveRoute, type ResolvedRoute } from './routes.js';
 
 export interface GatewayOptions {
-  /** The member's gRPC endpoint, `host:port`. */
-  grpcAddress: string;
+  /** The gRPC endpoint the gateway calls (the member's or proxy's own), `host:port`; read at the first request. */
+  grpcAddress: string | (() => string);
   /**
    * Largest request body accepted, in bytes. Default 8 MiB: room for etcd's largest gRPC request
    * (1.5 MiB + 512 KiB) in base64 JSON, so the gRPC server, not the gateway, refuses big ones.
@@ -48,7 +48,7 @@ export async function gatewayPlugin(app: FastifyInstance, options: GatewayOption
     let c = clients.get(service);
     if (c === undefined) {
       // No size caps on the loopback: the member's own limits decide, as etcd's gateway dials with MaxInt32.
-      c = proto.createClient(service, options.grpcAddress, grpc.credentials.createInsecure(), {
+      c = proto.createClient(service, typeof options.grpcAddress === 'string' ? options.grpcAddress : options.grpcAddress(), grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': -1,
         'grpc.max_send_message_length': -1,
       });
