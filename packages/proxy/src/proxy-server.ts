@@ -20,6 +20,7 @@ import { registeredMembers, ResolverRegistration } from './resolver-registry.js'
 import { SessionTable } from './session-table.js';
 import { CacheFeed } from './upstream/cache-feed.js';
 import { HistoryRelay } from './upstream/history-relay.js';
+import { LeaderTracker } from './upstream/leader-tracker.js';
 import { Upstream } from './upstream/upstream.js';
 
 export interface ProxyServerOptions {
@@ -59,6 +60,7 @@ export class ProxyServer {
     readonly context: ProxyContext,
     private readonly pipeline: CachePipeline,
     private readonly relay: HistoryRelay,
+    private readonly leaders: LeaderTracker,
     private readonly options: ProxyServerOptions,
   ) {
     this.grpcServer = new grpc.Server({
@@ -94,6 +96,7 @@ export class ProxyServer {
     const cache = new WatchCache(options.windowRevisionsMax === undefined ? {} : { windowRevisionsMax: options.windowRevisionsMax });
     const upstream = new Upstream(options.endpoints);
     const relay = new HistoryRelay(upstream, cache);
+    const leaders = new LeaderTracker(upstream, options.log === undefined ? {} : { log: options.log });
     const pipeline = new CachePipeline(cache, { relay });
     relay.attach(pipeline.hub);
     let metrics: ProxyMetrics | undefined;
@@ -124,11 +127,16 @@ export class ProxyServer {
       isReady: () => feed.ready,
       clusterRevision: () => feed.currentRevision(),
       forwardRange: (request) => upstream.unary('KV', 'Range', request, { idempotent: true }),
-      forwardWrite: (method, request) => forwardWrite({ upstream }, method, request),
+      forwardWrite: (method, request) =>
+        forwardWrite({ upstream }, method, request).catch((e: unknown) => {
+          if (mayMeanNewLeader(e)) leaders.stale();
+          throw e;
+        }),
       header: (revision) => ({ ...feed.header, revision }),
     };
-    const server = new ProxyServer(context, pipeline, relay, options);
+    const server = new ProxyServer(context, pipeline, relay, leaders, options);
     feed.start();
+    leaders.start();
     await server.listen();
     if (options.resolverPrefix !== undefined) {
       server.registration = new ResolverRegistration(upstream, options.resolverPrefix, server.advertisedUrls(), options.resolverTtlSec ?? 60, options.log);
@@ -200,6 +208,7 @@ export class ProxyServer {
     for (const stop of [...this.openStreams]) stop();
     await this.registration?.close();
     this.keepAlives.close();
+    this.leaders.close();
     this.context.feed.close();
     this.relay.close();
     this.pipeline.close();
@@ -219,4 +228,10 @@ export class ProxyServer {
     await muxesClosed;
     this.context.upstream.close();
   }
+}
+
+/** A write error after which the leader we know may be wrong (etcd's leader errors, a lost member). */
+function mayMeanNewLeader(e: unknown): boolean {
+  const err = e as Partial<grpc.ServiceError>;
+  return err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED || (err.details ?? '').includes('leader');
 }

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { proto } from '@kvfleet/core';
+import { LeaderTracker } from '../src/upstream/leader-tracker.js';
 import { Upstream } from '../src/upstream/upstream.js';
 import { freePort } from './etcd-process.js';
 import { fakeMember, type FakeMember } from './fake-upstream.js';
@@ -81,5 +82,58 @@ describe('Upstream', () => {
       details: 'etcdserver: mvcc: required revision has been compacted',
     });
     expect(upstream.endpoint).toBe(m.endpoint);
+  });
+
+  it('sends writes to the leader once the tracker found it, and falls back when the leader dies', async () => {
+    const leaderId = '18446744073709551000'; // member ids use all 64 bits
+    const puts = { follower: 0, leader: 0 };
+    let leaderEndpoint = '';
+    const member = (role: 'follower' | 'leader') =>
+      fakeMember({
+        KV: {
+          Put: (_call, cb) => {
+            puts[role]++;
+            cb(null, { header: { revision: 1 } });
+          },
+        },
+        Maintenance: { Status: (_call, cb) => cb(null, { leader: leaderId }) },
+        Cluster: {
+          MemberList: (_call, cb) =>
+            cb(null, { members: [{ ID: '42', clientURLs: ['http://127.0.0.1:1'] }, { ID: leaderId, clientURLs: [`http://${leaderEndpoint}`] }] }),
+        },
+      });
+    const follower = await member('follower');
+    const leader = await member('leader');
+    members.push(follower, leader);
+    leaderEndpoint = leader.endpoint;
+    upstream = new Upstream([follower.endpoint, leader.endpoint]);
+    const tracker = new LeaderTracker(upstream);
+    await upstream.unary('KV', 'Put', {}, { idempotent: false, toLeader: true });
+    expect(puts).toEqual({ follower: 1, leader: 0 }); // unknown yet: the current endpoint
+    await tracker.refresh();
+    expect(upstream.leader).toBe(leader.endpoint);
+    expect(upstream.endpoint).toBe(follower.endpoint);
+    await upstream.unary('KV', 'Put', {}, { idempotent: false, toLeader: true });
+    await upstream.unary('KV', 'Put', {}, { idempotent: false }); // not asked to: the current one
+    expect(puts).toEqual({ follower: 2, leader: 1 });
+    // The leader dies: a write that cannot have reached it goes to the current endpoint instead.
+    leader.close();
+    await upstream.unary('KV', 'Put', {}, { idempotent: false, toLeader: true });
+    expect(puts).toEqual({ follower: 3, leader: 1 });
+    expect(upstream.leader).toBeUndefined();
+    tracker.close();
+  });
+
+  it('a leader that is not one of the endpoints is not followed', async () => {
+    const m = await fakeMember({
+      Maintenance: { Status: (_call, cb) => cb(null, { leader: '7' }) },
+      Cluster: { MemberList: (_call, cb) => cb(null, { members: [{ ID: '7', clientURLs: ['http://10.0.0.9:2379'] }] }) },
+    });
+    members.push(m);
+    upstream = new Upstream([m.endpoint]);
+    const tracker = new LeaderTracker(upstream);
+    await tracker.refresh();
+    expect(upstream.leader).toBeUndefined();
+    tracker.close();
   });
 });

@@ -11,5 +11,5 @@ import type { KvWriteMethod, ProxyContext } from '../context.js';
 export type WriteResponse = { header?: { revision?: unknown } | null } & Record<string, unknown>;
 
 export function forwardWrite(ctx: Pick<ProxyContext, 'upstream'>, method: KvWriteMethod, request: unknown): Promise<WriteResponse> {
-  return ctx.upstream.unary<WriteResponse>('KV', method, request, { idempotent: false });
+  return ctx.upstream.unary<WriteResponse>('KV', method, request, { idempotent: false, toLeader: true });
 }

@@ -122,7 +122,7 @@ export class CacheFeed {
       'Range',
       { key: WHOLE_KEYSPACE, countOnly: true, limit: 1 },
       // Short, so a check stuck on a member that just died moves to the next one in time.
-      { idempotent: true, timeoutMs: REVISION_CHECK_TIMEOUT_MS },
+      { idempotent: true, timeoutMs: REVISION_CHECK_TIMEOUT_MS, toLeader: true },
     );
     const revision = proto.int64ToNumber(res.header?.revision, 'revision');
     this.noteHeader(res.header);

@@ -2,6 +2,9 @@
  * The members the proxy talks to: one gRPC client per service and endpoint (grpc-js shares
  * the connection between clients of one address), the current endpoint, and failover.
  *
+ * Leader: writes and linearizable checks go first to the leader's endpoint when it is known
+ * (LeaderTracker sets it) and among ours, saving the member-to-leader hop; else to the current one.
+ *
  * Retry rule: a call is retried on the next endpoint only when it cannot have taken effect:
  * an idempotent call (reads) on any UNAVAILABLE, a write only when the connection itself failed
  * (UNAVAILABLE without one of etcd's own messages, which come from a member that got it).
@@ -17,6 +20,7 @@ export interface UpstreamOptions {
 export class Upstream {
   readonly endpoints: readonly string[];
   private current = 0;
+  private leaderEndpoint: string | undefined;
   private readonly clients = new Map<string, grpc.Client>();
   private readonly callTimeoutMs: number;
   private closed = false;
@@ -30,6 +34,16 @@ export class Upstream {
   /** The endpoint calls go to now. */
   get endpoint(): string {
     return this.endpoints[this.current]!;
+  }
+
+  /** The leader's endpoint, if known and one of ours. */
+  get leader(): string | undefined {
+    return this.leaderEndpoint;
+  }
+
+  /** Records the leader's endpoint (undefined: unknown, or not one of ours). */
+  setLeader(endpoint: string | undefined): void {
+    this.leaderEndpoint = endpoint !== undefined && this.endpoints.includes(endpoint) ? endpoint : undefined;
   }
 
   /** A client of `name` on the current endpoint. */
@@ -52,11 +66,14 @@ export class Upstream {
     service: proto.ServiceName,
     method: string,
     request: unknown,
-    options: { readonly idempotent: boolean; readonly metadata?: grpc.Metadata; readonly timeoutMs?: number },
+    options: { readonly idempotent: boolean; readonly metadata?: grpc.Metadata; readonly timeoutMs?: number; readonly toLeader?: boolean },
   ): Promise<Res> {
     let lastError: unknown;
-    for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
-      const endpoint = this.endpoint;
+    let leader = options.toLeader === true ? this.leaderEndpoint : undefined;
+    // The leader first (if known), then every endpoint in turn.
+    const attempts = this.endpoints.length + (leader === undefined ? 0 : 1);
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const endpoint = leader ?? this.endpoint;
       const client = this.clientAt(service, endpoint) as unknown as Record<string, proto.UnaryClientMethod<unknown, Res>>;
       const call = client[method];
       if (call === undefined) throw new TypeError(`${service} has no method ${method}`);
@@ -67,6 +84,12 @@ export class Upstream {
       } catch (e) {
         lastError = e;
         if (this.closed || !retryable(e, options.idempotent)) throw e;
+        if (leader !== undefined) {
+          // The leader we knew failed: forget it until the tracker finds the new one.
+          if (this.leaderEndpoint === leader) this.leaderEndpoint = undefined;
+          leader = undefined;
+          if (endpoint !== this.endpoint) continue;
+        }
         this.rotate(endpoint);
       }
     }
