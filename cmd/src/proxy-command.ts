@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ProxyServer } from '@kvfleet/proxy';
 import { etcdserver } from '@kvfleet/server';
+import { warnFailpoints } from './failpoint-warning.js';
 
 export const PROXY_USAGE = `Usage: kvfleet proxy --endpoints HOST:PORT[,HOST:PORT...] [options]
 
@@ -68,6 +69,7 @@ export async function proxyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const { logger, ...settings } = options;
+  warnFailpoints(logger);
   const proxy = await ProxyServer.start({ ...settings, log: (msg) => logger.info(msg) });
   void proxy.whenReady().then(() => logger.info('ready: cache synced with the members', { endpoints: settings.endpoints }));
   await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 /** `kvfleet server`: runs one Raft member until SIGTERM or SIGINT, then stops it cleanly. */
 import { etcdserver, member } from '@kvfleet/server';
+import { warnFailpoints } from './failpoint-warning.js';
 import { FlagError, parseServerFlags, SERVER_USAGE } from './server-flags.js';
 
 export async function serverCommand(argv: string[]): Promise<number> {
@@ -28,6 +29,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  warnFailpoints(config.logger);
   const running = await etcdserver.startMember(config);
   await new Promise<void>((resolve) => {
     let received = false;

@@ -22,6 +22,8 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** How long stop() and SIGTERM kills wait before SIGKILL. Default 5 s. */
   stopGraceMs?: number;
+  /** Extra environment for every member (e.g. robustness failpoints). */
+  env?: Record<string, string>;
 }
 
 /** A server process the harness started (a member or a proxy) and can signal and read. */
@@ -98,6 +100,7 @@ export class ManagedProcess {
     readonly logFile: string,
     readonly command: readonly string[],
     private readonly graceMs: number,
+    private readonly env: Record<string, string> = {},
   ) {}
 
   get pid(): number | undefined {
@@ -118,7 +121,7 @@ export class ManagedProcess {
     this.stopping = false;
     try {
       const [executable, ...args] = this.command;
-      const child = spawn(executable!, args, { stdio: ['ignore', fd, fd], env: cleanEnv() });
+      const child = spawn(executable!, args, { stdio: ['ignore', fd, fd], env: cleanEnv(this.env) });
       track(child);
       child.once('error', (error) => {
         this.unexpectedExit = `could not start: ${error.message}`;
@@ -158,8 +161,9 @@ class Member extends ManagedProcess implements MemberHandle {
     logFile: string,
     command: readonly string[],
     graceMs: number,
+    env: Record<string, string>,
   ) {
-    super(dataDir, logFile, command, graceMs);
+    super(dataDir, logFile, command, graceMs, env);
   }
 }
 
@@ -215,7 +219,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       '--initial-cluster-token', token,
       ...(options.extraArgs ?? []),
     ];
-    return new Member(i, name, clientUrls[i]!, peerUrls[i]!, dataDir, join(memberDir, 'output.log'), command, graceMs);
+    return new Member(i, name, clientUrls[i]!, peerUrls[i]!, dataDir, join(memberDir, 'output.log'), command, graceMs, options.env ?? {});
   });
 
   const cluster: Cluster = {

@@ -15,6 +15,8 @@ export interface ProxyOptions {
   startTimeoutMs?: number;
   /** How long stop() and SIGTERM kills wait before SIGKILL. Default 5 s. */
   stopGraceMs?: number;
+  /** Extra environment for every proxy (e.g. robustness failpoints). */
+  env?: Record<string, string>;
 }
 
 export interface ProxyHandle extends ProcessHandle {
@@ -61,8 +63,9 @@ class ProxyProcess extends ManagedProcess implements ProxyHandle {
     command: readonly string[],
     graceMs: number,
     private readonly startTimeoutMs: number,
+    env: Record<string, string>,
   ) {
-    super(workDir, join(workDir, 'output.log'), command, graceMs);
+    super(workDir, join(workDir, 'output.log'), command, graceMs, env);
   }
 
   async restart(): Promise<void> {
@@ -126,7 +129,7 @@ async function startProxiesOnce(cluster: Cluster, options: ProxyOptions): Promis
       '--advertise-client-urls', url,
       ...(options.extraArgs ?? []),
     ];
-    return new ProxyProcess(i, name, url, join(dataRoot, name), command, graceMs, startTimeoutMs);
+    return new ProxyProcess(i, name, url, join(dataRoot, name), command, graceMs, startTimeoutMs, options.env ?? {});
   });
 
   const fleet: ProxyFleet = {

@@ -7,3 +7,4 @@ export * from './watchcache/index.js';
 export * from './watch/index.js';
 export * from './net/index.js';
 export * from './gateway/index.js';
+export * from './failpoints.js';

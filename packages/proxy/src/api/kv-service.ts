@@ -10,7 +10,7 @@
  * revision raises the session's floor, so the client reads its own writes.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { CacheMissError, checkRangeRequest, executeRange, normalizeRange, proto, type RangeRequest } from '@kvfleet/core';
+import { CacheMissError, checkRangeRequest, executeRange, failpoint, normalizeRange, proto, type RangeRequest } from '@kvfleet/core';
 import type { KvWriteMethod, ProxyContext } from '../context.js';
 import type { SessionRevisionFloor } from '../session.js';
 import { unary } from './unary.js';
@@ -52,7 +52,8 @@ async function range(
   };
   if (!ctx.isReady()) return forward();
   let target = session.current();
-  if (!req.serializable) {
+  // Robustness failpoint: the known bug of answering a linearizable read from a stale cache.
+  if (!req.serializable && !STALE_LINEARIZABLE_READS) {
     ctx.metrics.linearizableChecks.inc();
     target = Math.max(target, await ctx.clusterRevision());
   }
@@ -81,6 +82,8 @@ async function range(
 async function checkNotCompacted(ctx: ProxyContext, revision: number): Promise<void> {
   await ctx.forwardRange({ ...PROBE, revision } as unknown as proto.RangeRequest);
 }
+
+const STALE_LINEARIZABLE_READS = failpoint('proxyStaleLinearizableRead') !== undefined;
 
 const PROBE = { key: Uint8Array.of(0), countOnly: true, limit: 1 };
 

@@ -6,7 +6,7 @@
  * cache, it lists again.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { proto, type KeyValue, type KvEvent, type WatchCache } from '@kvfleet/core';
+import { failpoint, proto, type KeyValue, type KvEvent, type WatchCache } from '@kvfleet/core';
 import type { Upstream } from './upstream.js';
 
 export interface CacheFeedOptions {
@@ -27,6 +27,9 @@ const BACKOFF_MS_MAX = 2_000;
 const REVISION_CHECK_TIMEOUT_MS = 1_000;
 
 type WireKeyValue = proto.Decoded<proto.KeyValue>;
+
+/** Robustness failpoint: hold every upstream watch response this long (a slow feed; legal). */
+const FEED_DELAY_MS = Number(failpoint('proxyFeedDelayMs') ?? 0);
 
 export class CacheFeed {
   private closed = false;
@@ -200,7 +203,8 @@ export class CacheFeed {
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      stream.on('data', (res: proto.Decoded<proto.WatchResponse>) => {
+      const onData = (res: proto.Decoded<proto.WatchResponse>) => {
+        if (settled) return;
         try {
           this.noteHeader(res.header);
           if (res.canceled) {
@@ -213,7 +217,9 @@ export class CacheFeed {
         } catch (e) {
           finish(e as Error);
         }
-      });
+      };
+      // Order is kept: every response is held by the same delay.
+      stream.on('data', FEED_DELAY_MS > 0 ? (res: proto.Decoded<proto.WatchResponse>) => void setTimeout(() => onData(res), FEED_DELAY_MS) : onData);
       stream.on('error', (e: Error) => finish(e));
       stream.on('end', () => finish(new Error('upstream watch stream ended')));
       stream.write({
