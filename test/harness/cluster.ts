@@ -24,6 +24,11 @@ export interface ClusterOptions {
   stopGraceMs?: number;
   /** Extra environment for every member (e.g. robustness failpoints). */
   env?: Record<string, string>;
+  /**
+   * Puts something (a fault proxy) in front of each member's peer port: given the member's index
+   * and its listen peer URL, returns the peer URL the cluster should advertise for it.
+   */
+  peerFront?: (index: number, listenPeerUrl: string) => Promise<string>;
 }
 
 /** A server process the harness started (a member or a proxy) and can signal and read. */
@@ -199,7 +204,9 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const ports = await freePorts(size * 2);
   const names = Array.from({ length: size }, (_, i) => `n${i + 1}`);
   const clientUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i]}`);
-  const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
+  const listenPeerUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
+  const peerFront = options.peerFront;
+  const peerUrls = peerFront === undefined ? listenPeerUrls : await Promise.all(listenPeerUrls.map((url, i) => peerFront(i, url)));
   const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(',');
   const base = serverCommand(kind);
 
@@ -212,7 +219,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       '--data-dir', dataDir,
       '--listen-client-urls', clientUrls[i]!,
       '--advertise-client-urls', clientUrls[i]!,
-      '--listen-peer-urls', peerUrls[i]!,
+      '--listen-peer-urls', listenPeerUrls[i]!,
       '--initial-advertise-peer-urls', peerUrls[i]!,
       '--initial-cluster', initialCluster,
       '--initial-cluster-state', 'new',

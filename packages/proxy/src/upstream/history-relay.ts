@@ -3,8 +3,10 @@
  * upstream watch per such watcher, from its next revision, on its range with its filters and
  * prev_kv. Its events go to the client as they come; at the first event the window also holds,
  * the upstream watch is dropped and the watcher goes back to the hub, which continues from the
- * window, so the client sees every revision once, in order. A watcher the members compacted is
- * canceled with their compact revision, as etcd would.
+ * window, so the client sees every revision once, in order. A watcher whose range or filters
+ * match no event would never see one, so the relay also asks the members for progress: a
+ * progress response at R says every event up to R was sent, and the watcher goes back at R + 1.
+ * A watcher the members compacted is canceled with their compact revision, as etcd would.
  *
  * Bounded: at most `maxRelays` at once (more are canceled as compacted), and a relay whose
  * client stream is full hands the watcher back to wait like any slow watcher.
@@ -13,6 +15,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { proto, type KvEvent, type WatchCache, type Watcher, type WatchHub } from '@kvfleet/core';
 import { toEvent } from './cache-feed.js';
 import type { Upstream } from './upstream.js';
+
+/** How often a relay asks the members how far its watch has got. */
+const PROGRESS_EVERY_MS = 200;
 
 export class HistoryRelay {
   private hub: WatchHub | undefined;
@@ -39,7 +44,9 @@ export class HistoryRelay {
     const hub = this.hub;
     const stream = this.upstream.client('Watch').Watch() as unknown as grpc.ClientDuplexStream<unknown, proto.Decoded<proto.WatchResponse>>;
     this.active.set(w, stream);
+    let progressTimer: NodeJS.Timeout | undefined;
     const stop = (): void => {
+      clearInterval(progressTimer);
       if (this.active.get(w) !== stream) return;
       this.active.delete(w);
       stream.cancel();
@@ -56,6 +63,17 @@ export class HistoryRelay {
         stop();
         if (compact > 0) hub.cancelRelayed(w, compact);
         else hub.reattach(w, w.minRev);
+        return;
+      }
+      if (res.created) {
+        progressTimer ??= setInterval(() => stream.write({ progressRequest: {} }), PROGRESS_EVERY_MS);
+        progressTimer.unref();
+        return;
+      }
+      if (res.events.length === 0) {
+        // A progress response: the members sent every event in range up to its revision.
+        const next = proto.int64ToNumber(res.header?.revision ?? 0, 'revision') + 1;
+        if (next > this.cache.oldestRevision && next >= w.minRev) handBack(next);
         return;
       }
       // One response per upstream response, as a member sends its history: whole revisions only.
@@ -75,8 +93,7 @@ export class HistoryRelay {
       }
       // Every event in range below `handBackAt` has been sent (the members deliver in order).
       if (handBackAt !== undefined) return handBack(handBackAt);
-      // Not on the created response alone: the members cancel a compacted start right after it.
-      if (res.events.length > 0 && w.minRev > this.cache.oldestRevision) handBack(w.minRev);
+      if (w.minRev > this.cache.oldestRevision) handBack(w.minRev);
     });
     // A failed upstream watch hands the watcher back; the hub relays it again on its next sync.
     stream.on('error', () => {

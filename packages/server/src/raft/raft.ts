@@ -581,7 +581,9 @@ export class Raft {
   private stepLeader(m: Message): boolean {
     switch (m.type) {
       case MessageType.MsgBeat:
-        this.bcastHeartbeat();
+        // Every heartbeat carries the read round in flight, as etcd's do: acks lost with a dropped
+        // message or connection come again, instead of every later read waiting forever.
+        this.bcastHeartbeat(this.removedAtIndex > 0 ? EMPTY_BYTES : (this.readOnly.inflightContext() ?? EMPTY_BYTES));
         return true;
       case MessageType.MsgCheckQuorum:
         if (!this.prs.quorumActive()) this.becomeFollower(this.term, NONE);

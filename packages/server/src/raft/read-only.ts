@@ -48,6 +48,11 @@ export class ReadOnly {
     return ctx;
   }
 
+  /** The context of the round in flight, if any. */
+  inflightContext(): Uint8Array | undefined {
+    return this.inflight?.ctx;
+  }
+
   /** Records a heartbeat acknowledgement; calls `onDone` when the round reaches a quorum. */
   recvAck(from: number, ctx: Uint8Array, onDone: (done: { index: number; requests: ReadRequest[] }) => void): void {
     const round = this.inflight;

@@ -1,0 +1,86 @@
+/**
+ * Network faults between members: a TcpFaultProxy in front of every member's peer port (the
+ * cluster advertises the proxy's URL, so every peer connection to member i passes through
+ * proxy i). Member ids are derived from the advertised peer URLs, so one URL per member is all
+ * a cluster can have; faults are therefore "what member i receives" (blackhole, delay, loss),
+ * which is enough to depose a leader (it hears no acknowledgements), to cut a follower off, or to
+ * make every link slow or lossy. Healing resets the connections so gRPC streams restart cleanly.
+ */
+import type { RandomSource } from '@kvfleet/core';
+import type { Cluster } from '../../harness/cluster.js';
+import { findLeader, sleep, type MemberClients } from '../../harness/kv-checks.js';
+import { TcpFaultProxy } from './tcp-fault-proxy.js';
+
+export const NETWORK_FAULTS = ['blackhole-leader', 'blackhole-follower', 'delay-all-peers', 'lossy-follower'] as const;
+export type NetworkFault = (typeof NETWORK_FAULTS)[number];
+
+export function isNetworkFault(fault: string): fault is NetworkFault {
+  return (NETWORK_FAULTS as readonly string[]).includes(fault);
+}
+
+export class PeerFronts {
+  private readonly proxies = new Map<number, TcpFaultProxy>();
+  private readonly all: TcpFaultProxy[] = [];
+
+  constructor(private readonly rng: RandomSource) {}
+
+  /** For ClusterOptions.peerFront: a proxy to the member's listen peer URL. */
+  readonly front = async (index: number, listenPeerUrl: string): Promise<string> => {
+    const url = new URL(listenPeerUrl);
+    const proxy = await TcpFaultProxy.start({ target: { host: url.hostname, port: Number(url.port) }, rng: () => this.rng.float() });
+    this.proxies.get(index)?.set({ kind: 'reset' });
+    this.proxies.set(index, proxy);
+    this.all.push(proxy);
+    return `http://127.0.0.1:${proxy.port}`;
+  };
+
+  private proxy(i: number): TcpFaultProxy {
+    const p = this.proxies.get(i);
+    if (p === undefined) throw new Error(`no peer proxy for member ${i}`);
+    return p;
+  }
+
+  heal(): void {
+    for (const p of this.proxies.values()) {
+      p.heal();
+      p.set({ kind: 'reset' });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.close()));
+  }
+
+  /** Injects `fault` for a few seconds, heals, and waits for the members to serve again. */
+  async inject(fault: NetworkFault, cluster: Cluster, members: readonly MemberClients[]): Promise<string> {
+    const leader = await findLeader([...members], (i) => cluster.member(i).running);
+    const followers = Array.from({ length: cluster.size }, (_, i) => i).filter((i) => i !== leader);
+    const follower = followers[this.rng.int(followers.length)]!;
+    const ms = 2_000 + this.rng.int(2_000);
+    let description: string;
+    switch (fault) {
+      case 'blackhole-leader':
+        this.proxy(leader).set({ kind: 'blackhole' });
+        description = `leader ${leader} hears nothing from its peers for ${ms} ms`;
+        break;
+      case 'blackhole-follower':
+        this.proxy(follower).set({ kind: 'blackhole' });
+        description = `follower ${follower} hears nothing from its peers for ${ms} ms`;
+        break;
+      case 'delay-all-peers': {
+        const delay = 20 + this.rng.int(80);
+        for (const p of this.proxies.values()) p.set({ kind: 'delay', ms: delay, jitterMs: delay / 2 });
+        description = `every peer link delayed ${delay} ms (±${delay / 2}) for ${ms} ms`;
+        break;
+      }
+      case 'lossy-follower':
+        this.proxy(follower).set({ kind: 'drop', probability: 0.05 });
+        description = `follower ${follower}'s peer connections drop 5% of chunks for ${ms} ms`;
+        break;
+    }
+    await sleep(ms);
+    this.heal();
+    await cluster.waitHealthy();
+    return description;
+  }
+}

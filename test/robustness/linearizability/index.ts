@@ -1,0 +1,15 @@
+export { type CheckOptions, type CheckResult, DEFAULT_TIMEOUT_MS, checkLinearizable } from './checker.js';
+export { describeOperation, describeRequest, describeResponse } from './describe.js';
+export {
+  type Applied,
+  type KeyRecord,
+  type ModelState,
+  applyRequest,
+  compareHolds,
+  describeState,
+  hasLease,
+  initialState,
+  latestRevisionBefore,
+  stateFrom,
+  step,
+} from './etcd-model.js';

@@ -1,0 +1,51 @@
+/**
+ * The scenarios each profile runs. `ci` is bounded (a few minutes in `.ci/run`); `long` cycles
+ * through every scenario with longer runs and fresh seeds until its duration is spent. The
+ * `bugs` scenarios switch a known-bad behaviour on; the checkers must report them.
+ */
+import type { Scenario } from './scenario.js';
+
+const base = { clients: 8, ratePerSec: 150, proxies: 2, watchers: 8 } as const;
+
+export const CI_SCENARIOS: readonly Scenario[] = [
+  { ...base, name: 'etcd-kill-leader', mix: 'etcd', faults: ['kill-leader'], durationMs: 15_000 },
+  { ...base, name: 'kubernetes-pause-follower-kill-proxy', mix: 'kubernetes', faults: ['pause-follower', 'kill-proxy'], durationMs: 15_000 },
+  { ...base, name: 'etcd-pause-leader-torn-wal', mix: 'etcd', faults: ['pause-leader', 'torn-wal-follower'], durationMs: 15_000 },
+  { ...base, name: 'kubernetes-pause-proxy-kill-follower', mix: 'kubernetes', faults: ['pause-proxy', 'kill-follower'], durationMs: 15_000 },
+  { ...base, name: 'etcd-blackhole-leader-lossy-follower', mix: 'etcd', faults: ['blackhole-leader', 'lossy-follower'], durationMs: 15_000 },
+];
+
+export const BUG_SCENARIOS = {
+  staleLinearizableRead: {
+    ...base,
+    name: 'bug-proxy-stale-linearizable-read',
+    mix: 'etcd',
+    faults: [],
+    durationMs: 8_000,
+    through: 'proxies',
+    proxyFailpoints: 'proxyStaleLinearizableRead,proxyFeedDelayMs=300',
+  },
+  watchSkipsEvent: {
+    ...base,
+    name: 'bug-proxy-watch-skips-event',
+    mix: 'kubernetes',
+    faults: [],
+    durationMs: 8_000,
+    through: 'proxies',
+    proxyFailpoints: 'proxyWatchSkipEvent=20',
+  },
+} as const satisfies Record<string, Scenario>;
+
+/** Longer runs of every fault, alone and in pairs, for the `long` profile. */
+export const LONG_SCENARIOS: readonly Scenario[] = [
+  ...CI_SCENARIOS.map((s) => ({ ...s, name: `${s.name}-long`, durationMs: 60_000, clients: 12, ratePerSec: 200, watchers: 16 })),
+  { ...base, name: 'etcd-kill-follower-pause-proxy', mix: 'etcd', faults: ['kill-follower', 'pause-proxy', 'kill-leader'], durationMs: 60_000 },
+  { ...base, name: 'kubernetes-kill-leader-twice', mix: 'kubernetes', faults: ['kill-leader', 'kill-leader'], durationMs: 60_000 },
+  { ...base, name: 'etcd-torn-wal-kill-proxy', mix: 'etcd', faults: ['torn-wal-follower', 'kill-proxy', 'pause-follower'], durationMs: 60_000 },
+  { ...base, name: 'kubernetes-delay-peers-blackhole-follower', mix: 'kubernetes', faults: ['delay-all-peers', 'blackhole-follower', 'blackhole-leader'], durationMs: 60_000 },
+  { ...base, name: 'kubernetes-members-only-kill-leader', mix: 'kubernetes', faults: ['kill-leader', 'pause-leader'], durationMs: 60_000, proxies: 0 },
+];
+
+export function scenarioNamed(name: string): Scenario | undefined {
+  return [...CI_SCENARIOS, ...LONG_SCENARIOS, ...Object.values(BUG_SCENARIOS)].find((s) => s.name === name);
+}
