@@ -13,6 +13,7 @@ export const CI_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-pause-leader-torn-wal', mix: 'etcd', faults: ['pause-leader', 'torn-wal-follower'], durationMs: 15_000 },
   { ...base, name: 'kubernetes-pause-proxy-kill-follower', mix: 'kubernetes', faults: ['pause-proxy', 'kill-follower'], durationMs: 15_000 },
   { ...base, name: 'etcd-blackhole-leader-lossy-follower', mix: 'etcd', faults: ['blackhole-leader', 'lossy-follower'], durationMs: 15_000 },
+  { ...base, name: 'etcd-crash-in-write-path-slow-wal', mix: 'etcd', faults: ['crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 15_000, compactEveryMs: 1_500 },
 ];
 
 export const BUG_SCENARIOS = {
@@ -43,6 +44,7 @@ export const LONG_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'kubernetes-kill-leader-twice', mix: 'kubernetes', faults: ['kill-leader', 'kill-leader'], durationMs: 60_000 },
   { ...base, name: 'etcd-torn-wal-kill-proxy', mix: 'etcd', faults: ['torn-wal-follower', 'kill-proxy', 'pause-follower'], durationMs: 60_000 },
   { ...base, name: 'kubernetes-delay-peers-blackhole-follower', mix: 'kubernetes', faults: ['delay-all-peers', 'blackhole-follower', 'blackhole-leader'], durationMs: 60_000 },
+  { ...base, name: 'kubernetes-crash-in-write-path-thrice', mix: 'kubernetes', faults: ['crash-in-write-path', 'crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 60_000, compactEveryMs: 2_000 },
   { ...base, name: 'kubernetes-members-only-kill-leader', mix: 'kubernetes', faults: ['kill-leader', 'pause-leader'], durationMs: 60_000, proxies: 0 },
 ];
 

@@ -13,6 +13,7 @@ import { proto, SeededRandom } from '@kvfleet/core';
 import { startCluster, type Cluster } from '../harness/cluster.js';
 import { clusterClients, hashKV, localRevision, memberClients, prefixEnd, sleep, waitConverged, type MemberClients } from '../harness/kv-checks.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
+import { FAILPOINT_ENV, injectFailpointFault, isFailpointFault, type FailpointFault } from './faults/failpoint-faults.js';
 import { isNetworkFault, PeerFronts, type NetworkFault } from './faults/network-faults.js';
 import { injectProcessFault, type ProcessFault } from './faults/process-faults.js';
 import type { WatchEventSeen } from './history.js';
@@ -26,7 +27,7 @@ export interface Scenario {
   readonly name: string;
   readonly mix: TrafficMix;
   /** Injected one after another, spread over the run. */
-  readonly faults: readonly (ProcessFault | NetworkFault)[];
+  readonly faults: readonly (ProcessFault | NetworkFault | FailpointFault)[];
   readonly durationMs: number;
   readonly clients: number;
   readonly ratePerSec: number;
@@ -79,7 +80,14 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
   // Peer traffic goes through fault proxies only when the scenario has a network fault.
   const fronts = scenario.faults.some(isNetworkFault) ? new PeerFronts(rng.fork()) : undefined;
   try {
-    cluster = await startCluster({ kind: 'kvfleet', size: 3, dataRoot, ...(fronts === undefined ? {} : { peerFront: fronts.front }) });
+    cluster = await startCluster({
+      kind: 'kvfleet',
+      size: 3,
+      dataRoot,
+      ...(fronts === undefined ? {} : { peerFront: fronts.front }),
+      // Runtime failpoints only for scenarios that use them.
+      ...(scenario.faults.some(isFailpointFault) ? { env: FAILPOINT_ENV } : {}),
+    });
     if (scenario.proxies > 0) {
       proxies = await startProxies(cluster, {
         count: scenario.proxies,
@@ -134,7 +142,11 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
         await sleep(slot * (0.5 + rng.float() * 0.5));
         current = reference.lastRevision;
         for (let i = 0; i < Math.floor(scenario.watchers / 2 / Math.max(1, scenario.faults.length)); i++) openWatch();
-        const description = isNetworkFault(fault) ? await fronts!.inject(fault, cluster!, members) : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
+        const description = isNetworkFault(fault)
+          ? await fronts!.inject(fault, cluster!, members)
+          : isFailpointFault(fault)
+            ? await injectFailpointFault(fault, cluster!, members, rng)
+            : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
         faultLog.push(description);
         log(`[${scenario.name}] ${description}`);
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyValueSeen, KvRequest, KvResponse, Operation, TxnOp } from '../history.js';
-import { applyRequest, checkLinearizable, initialState, stateFrom, step } from './index.js';
+import { type ModelState, applyRequest, checkLinearizable, initialState, stateFrom, step } from './index.js';
 import { compareKeys, entries, insert, type OrderedMap, remove, visitRange } from './ordered-map.js';
 import { randomHistory, seededRandom } from './random-history.js';
 
@@ -34,6 +34,12 @@ const casOnMod = (key: string, modRevision: number, value: string): KvRequest =>
   failure: [{ type: 'get', key }],
 });
 
+/** A violation must be found both by the direct checks (where they apply) and by the search alone. */
+function expectViolation(ops: readonly Operation[], because?: string): void {
+  expect(checkLinearizable(ops).status, because).toBe('violation');
+  expect(checkLinearizable(ops, { directChecks: false }).status, because).toBe('violation');
+}
+
 describe('checkLinearizable on hand-written histories', () => {
   it('accepts a sequential history and counts what it linearized', () => {
     const h = history();
@@ -56,7 +62,7 @@ describe('checkLinearizable on hand-written histories', () => {
     h.ok(0, 2, 3, put('a', '2'), putDone(3));
     // Version should be 2.
     h.ok(0, 4, 5, get('a'), read(3, kv('a', '2', 3, 2, 1)));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it.each([
@@ -87,7 +93,7 @@ describe('checkLinearizable on hand-written histories', () => {
     h.ok(0, 0, 10, put('x', 'A'), putDone(2));
     h.ok(1, 1, 9, put('x', 'B'), putDone(3));
     h.ok(2, 11, 12, get('x'), read(3, kv('x', 'A', 2)));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('rejects a stale read after a later put returned, and names it', () => {
@@ -100,12 +106,18 @@ describe('checkLinearizable on hand-written histories', () => {
       h.ok(0, 0, 1, put('k', 'old'), putDone(2));
       h.ok(0, 2, 3, put('k', 'new'), putDone(3));
       const staleRead = h.ok(1, 4, 5, get('k'), stale);
-      const result = checkLinearizable(h.ops);
-      expect(result.status).toBe('violation');
-      expect(result.stuckOps).toContain(staleRead);
-      expect(result.linearized).toBe(linearized);
-      expect(result.detail).toContain('could not place');
-      expect(result.detail).toContain(`#${staleRead} `);
+
+      const direct = checkLinearizable(h.ops);
+      expect(direct.status).toBe('violation');
+      expect(direct.stuckOps).toContain(staleRead);
+      expect(direct.detail).toContain(`#${staleRead} `);
+
+      const searched = checkLinearizable(h.ops, { directChecks: false });
+      expect(searched.status).toBe('violation');
+      expect(searched.stuckOps).toContain(staleRead);
+      expect(searched.linearized).toBe(linearized);
+      expect(searched.detail).toContain('could not place');
+      expect(searched.detail).toContain(`#${staleRead} `);
     }
   });
 
@@ -116,36 +128,36 @@ describe('checkLinearizable on hand-written histories', () => {
     h.ok(1, 4, 5, put('j', 'x'), putDone(4));
     // Never shows v2, though it was acknowledged before the read began.
     h.ok(1, 6, 7, get('k'), read(4, kv('k', 'v1', 2)));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
 
     const gone = history();
     gone.ok(0, 0, 1, put('k', 'v'), putDone(2));
     gone.ok(1, 2, 3, get('k'), read(2));
-    expect(checkLinearizable(gone.ops).status).toBe('violation');
+    expectViolation(gone.ops);
   });
 
   it('rejects a wrong revision in a response', () => {
     const skipped = history();
     skipped.ok(0, 0, 1, put('a', '1'), putDone(2));
     skipped.ok(0, 2, 3, put('b', '2'), putDone(4));
-    expect(checkLinearizable(skipped.ops).status).toBe('violation');
+    expectViolation(skipped.ops);
 
     const header = history();
     header.ok(0, 0, 1, put('a', '1'), putDone(2));
     header.ok(0, 2, 3, get('a'), read(3, kv('a', '1', 2)));
-    expect(checkLinearizable(header.ops).status).toBe('violation');
+    expectViolation(header.ops);
 
     const reused = history();
     reused.ok(0, 0, 10, put('a', '1'), putDone(2));
     reused.ok(1, 0, 10, put('b', '1'), putDone(2));
-    expect(checkLinearizable(reused.ops).status).toBe('violation');
+    expectViolation(reused.ops);
   });
 
   it('rejects a read returning a value never written', () => {
     const h = history();
     h.ok(0, 0, 1, put('k', 'real'), putDone(2));
     h.ok(1, 0, 3, get('k'), read(2, kv('k', 'ghost', 2)));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('accepts an unknown put that later shows up in a read', () => {
@@ -178,7 +190,7 @@ describe('checkLinearizable on hand-written histories', () => {
     const h = history();
     h.ok(1, 0, 1, get('k'), read(2, kv('k', 'u', 2)));
     h.unknown(0, 2, put('k', 'u'));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('picks the unknown write that fits among several that could fill a revision', () => {
@@ -203,7 +215,7 @@ describe('checkLinearizable on hand-written histories', () => {
     const seenFailed = history();
     seenFailed.failed(0, 0, 1, put('k', 'never'));
     seenFailed.ok(0, 2, 3, get('k'), read(2, kv('k', 'never', 2)));
-    expect(checkLinearizable(seenFailed.ops).status).toBe('violation');
+    expectViolation(seenFailed.ops);
   });
 });
 
@@ -222,7 +234,7 @@ describe('txn', () => {
     h.ok(0, 0, 1, put('k', 'v1'), putDone(2));
     h.ok(0, 2, 3, casOnMod('k', 2, 'v2'), { type: 'txn', revision: 3, succeeded: true, results: [{ type: 'put' }] });
     h.ok(0, 4, 5, casOnMod('k', 2, 'v3'), { type: 'txn', revision: 4, succeeded: true, results: [{ type: 'put' }] });
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('lets only one of two concurrent compare-and-swaps win', () => {
@@ -236,7 +248,7 @@ describe('txn', () => {
     bothWin.ok(0, 0, 1, put('k', 'v1'), putDone(2));
     bothWin.ok(1, 2, 10, casOnMod('k', 2, 'A'), { type: 'txn', revision: 4, succeeded: true, results: [{ type: 'put' }] });
     bothWin.ok(2, 3, 9, casOnMod('k', 2, 'B'), { type: 'txn', revision: 3, succeeded: true, results: [{ type: 'put' }] });
-    expect(checkLinearizable(bothWin.ops).status).toBe('violation');
+    expectViolation(bothWin.ops);
   });
 
   it('compares a missing key as etcd does: value compares fail, numbers read 0', () => {
@@ -279,7 +291,7 @@ describe('txn', () => {
 
     const bumpedByRead = history();
     bumpedByRead.ok(0, 0, 1, { type: 'txn', compares: [], success: [{ type: 'get', key: 'b' }], failure: [] }, { type: 'txn', revision: 2, succeeded: true, results: [{ type: 'get', kvs: [] }] });
-    expect(checkLinearizable(bumpedByRead.ops).status).toBe('violation');
+    expectViolation(bumpedByRead.ops);
   });
 });
 
@@ -295,7 +307,7 @@ describe('delete', () => {
     for (const claimed of [deleted(2, 0), deleted(2, 1)]) {
       const wrong = history();
       wrong.ok(0, 0, 1, del('nope'), claimed);
-      expect(checkLinearizable(wrong.ops).status).toBe('violation');
+      expectViolation(wrong.ops);
     }
   });
 
@@ -327,8 +339,8 @@ describe('leases', () => {
   });
 
   it('rejects a key that outlives its revoked lease, or a revoke that took no revision', () => {
-    expect(checkLinearizable(leaseHistory(read(4, kv('j', 'w', 3), kv('k', 'v', 2, 2, 1, '100')))).status).toBe('violation');
-    expect(checkLinearizable(leaseHistory(read(3, kv('j', 'w', 3)), 3)).status).toBe('violation');
+    expectViolation(leaseHistory(read(4, kv('j', 'w', 3), kv('k', 'v', 2, 2, 1, '100'))));
+    expectViolation(leaseHistory(read(3, kv('j', 'w', 3)), 3));
   });
 
   it('revokes a lease without keys without taking a revision', () => {
@@ -353,7 +365,7 @@ describe('leases', () => {
     h.ok(0, 0, 1, { type: 'leaseGrant', ttl: 60 }, { type: 'leaseGrant', revision: 1, id: '100' });
     h.ok(0, 2, 3, { type: 'leaseRevoke', id: '100' }, { type: 'leaseRevoke', revision: 1 });
     h.ok(0, 4, 5, put('k', 'v', '100'), putDone(2));
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('orders a put racing the revoke of its lease by what the answers say', () => {
@@ -370,7 +382,7 @@ describe('leases', () => {
     late.ok(0, 0, 1, { type: 'leaseGrant', ttl: 60 }, { type: 'leaseGrant', revision: 1, id: '100' });
     late.ok(2, 2, 3, { type: 'leaseRevoke', id: '100' }, { type: 'leaseRevoke', revision: 1 });
     late.ok(1, 4, 10, put('k', 'v', '100'), putDone(2));
-    expect(checkLinearizable(late.ops).status).toBe('violation');
+    expectViolation(late.ops);
   });
 });
 
@@ -395,7 +407,7 @@ describe('compaction', () => {
       h.ok(0, 0, 1, put('a', '1'), putDone(2));
       h.ok(0, 2, 3, put('a', '2'), putDone(3));
       h.ok(0, 4, 5, { type: 'compact', revision: compactTo }, { type: 'compact', revision: header });
-      expect(checkLinearizable(h.ops).status).toBe('violation');
+      expectViolation(h.ops);
     }
   });
 });
@@ -407,7 +419,7 @@ describe('options', () => {
     h.ok(0, 2, 3, put('k', 'w'), putDone(11));
     h.ok(0, 4, 5, get('k'), read(11, kv('k', 'w', 11, 5, 4)));
     expect(checkLinearizable(h.ops, { initial: stateFrom({ revision: 10, kvs: [kv('k', 'v', 7, 5, 3)] }) }).status).toBe('ok');
-    expect(checkLinearizable(h.ops).status).toBe('violation');
+    expectViolation(h.ops);
   });
 
   it('reports a timeout, never ok, when the budget runs out', () => {
@@ -440,6 +452,23 @@ function withStaleRead(ops: readonly Operation[]): Operation[] | undefined {
   return undefined;
 }
 
+/**
+ * Gives one record an ok range read saw, written by an ok plain put, a lease nobody used: the
+ * direct checks do not look at leases, so only the search can reject it.
+ */
+function withWrongLease(ops: readonly Operation[], pick: number): Operation[] | undefined {
+  const okPutAt = new Map(ops.flatMap((op) => (op.outcome.status === 'ok' && op.request.type === 'put' ? [[op.outcome.response.revision, op.request.value] as const] : [])));
+  const candidates = ops.filter(
+    (op) => op.request.type === 'range' && op.outcome.status === 'ok' && op.outcome.response.type === 'range' && op.outcome.response.kvs.some((kv) => okPutAt.get(kv.modRevision) === kv.value),
+  );
+  const target = candidates[pick % Math.max(1, candidates.length)];
+  if (target === undefined || target.outcome.status !== 'ok' || target.outcome.response.type !== 'range') return undefined;
+  const response = target.outcome.response;
+  const index = response.kvs.findIndex((kv) => okPutAt.get(kv.modRevision) === kv.value);
+  const kvs = response.kvs.map((kv, i) => (i === index ? { ...kv, lease: '424242' } : kv));
+  return ops.map((o) => (o === target ? { ...target, outcome: { status: 'ok', response: { ...response, kvs } } } : o));
+}
+
 /** Replaces the value of one record an ok range read saw with one nobody wrote. */
 function withInventedValue(ops: readonly Operation[], pick: number): Operation[] | undefined {
   const reads = ops.filter((op) => op.request.type === 'range' && op.outcome.status === 'ok' && op.outcome.response.type === 'range' && op.outcome.response.kvs.length > 0);
@@ -467,7 +496,7 @@ describe('random histories', () => {
       const stale = withStaleRead(randomHistory({ seed, clients: 2 + (seed % 7), operations: 150, unknownRate: 0.05 }).ops);
       if (stale === undefined) continue;
       mutated++;
-      expect(checkLinearizable(stale).status, `seed ${seed}`).toBe('violation');
+      expectViolation(stale, `seed ${seed}`);
     }
     expect(mutated).toBeGreaterThan(seeds.length / 2);
   });
@@ -476,7 +505,17 @@ describe('random histories', () => {
     for (const seed of seeds) {
       const invented = withInventedValue(randomHistory({ seed, clients: 2 + (seed % 7), operations: 150, unknownRate: 0.05 }).ops, seed * 7);
       expect(invented, `seed ${seed}`).toBeDefined();
-      expect(checkLinearizable(invented as Operation[]).status, `seed ${seed}`).toBe('violation');
+      expectViolation(invented as Operation[], `seed ${seed}`);
+    }
+  });
+
+  it('rejects them once one read shows a lease the write did not attach (found by the search alone)', () => {
+    for (const seed of seeds) {
+      const wrongLease = withWrongLease(randomHistory({ seed, clients: 2 + (seed % 7), operations: 150, unknownRate: 0.05 }).ops, seed * 13);
+      expect(wrongLease, `seed ${seed}`).toBeDefined();
+      const result = checkLinearizable(wrongLease as Operation[]);
+      expect(result.status, `seed ${seed}`).toBe('violation');
+      expect(result.linearized, `seed ${seed}`).toBeGreaterThan(0);
     }
   });
 
@@ -484,6 +523,65 @@ describe('random histories', () => {
     const { ops } = randomHistory({ seed: 2024, clients: 20, operations: 3000, unknownRate: 0.02 });
     const result = checkLinearizable(ops);
     expect(result.status, result.detail).toBe('ok');
+  });
+});
+
+/** Tries every order and every subset of unknown operations: the specification the search must agree with. */
+function linearizableByBruteForce(ops: readonly Operation[]): boolean {
+  const relevant = ops.filter((op) => op.outcome.status !== 'failed' && op.request.type !== 'staleRange');
+  const placed = new Array<boolean>(relevant.length).fill(false);
+  const search = (state: ModelState): boolean => {
+    if (relevant.every((op, i) => placed[i] || op.outcome.status !== 'ok')) return true;
+    for (const [i, op] of relevant.entries()) {
+      if (placed[i]) continue;
+      // Something that returned before this was called has to come first.
+      if (relevant.some((other, j) => !placed[j] && other.outcome.status === 'ok' && Math.max(other.callMs, other.returnMs) < op.callMs)) continue;
+      const after = step(state, op.request, op.outcome.status === 'ok' ? op.outcome.response : undefined);
+      if (after === undefined) continue;
+      placed[i] = true;
+      const found = search(after);
+      placed[i] = false;
+      if (found) return true;
+    }
+    return false;
+  };
+  return search(initialState());
+}
+
+/** Changes one ok answer a little, so that the history is usually, but not always, no longer linearizable. */
+function perturbed(ops: readonly Operation[], random: () => number): Operation[] {
+  const okOps = ops.filter((op) => op.outcome.status === 'ok' && op.request.type !== 'staleRange');
+  const target = okOps[Math.floor(random() * okOps.length)];
+  if (target === undefined || target.outcome.status !== 'ok') return [...ops];
+  const response = target.outcome.response;
+  const roll = random();
+  let changed: KvResponse = { ...response, revision: response.revision + (roll < 0.5 ? 1 : -1) };
+  if (roll < 0.4 && response.type === 'range' && response.kvs.length > 0) {
+    const fields = response.kvs.map((kv, i) => (i === 0 ? (roll < 0.2 ? { ...kv, version: kv.version + 1 } : { ...kv, modRevision: kv.modRevision - 1 }) : kv));
+    changed = { ...response, kvs: roll < 0.1 ? response.kvs.slice(1) : fields };
+  } else if (roll < 0.4 && response.type === 'txn') {
+    changed = { ...response, succeeded: !response.succeeded };
+  } else if (roll < 0.4 && response.type === 'delete') {
+    changed = { ...response, deleted: response.deleted === 0 ? 1 : 0 };
+  }
+  return ops.map((op) => (op === target ? { ...op, outcome: { status: 'ok', response: changed } } : op));
+}
+
+describe('agreement with brute force', () => {
+  it('decides tiny random histories, intact or perturbed, exactly as trying every order does', () => {
+    const random = seededRandom(99);
+    let violations = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const { ops: intact } = randomHistory({ seed, clients: 3, operations: 7, keys: 2, unknownRate: 0.3 });
+      const ops = seed % 4 === 0 ? intact : perturbed(intact, random);
+      const expected = linearizableByBruteForce(ops) ? 'ok' : 'violation';
+      if (expected === 'violation') violations++;
+      expect(checkLinearizable(ops).status, `seed ${seed}`).toBe(expected);
+      expect(checkLinearizable(ops, { directChecks: false }).status, `seed ${seed}, search alone`).toBe(expected);
+    }
+    // The perturbations must produce both outcomes for the comparison to mean anything.
+    expect(violations).toBeGreaterThan(50);
+    expect(violations).toBeLessThan(280);
   });
 });
 

@@ -10,6 +10,9 @@
  *
  * Ok operations must all be linearized; unknown ones may be, or may be left out.
  *
+ * Before searching, direct checks (direct-checks.ts) look for violations the ok answers'
+ * revisions prove on their own, which a search could take exponential time to establish.
+ *
  * Pruning, all of it sound (it only drops orders that could not succeed, or that succeed
  * exactly when a kept order does):
  * - Revisions never go back, and every ok answer says which revision it was applied to (less
@@ -27,6 +30,7 @@
  */
 import type { KvRequest, KvResponse, Operation } from '../history.js';
 import { describeOperation, describeResponse } from './describe.js';
+import { findCertainViolation } from './direct-checks.js';
 import { type ModelState, applyRequest, changedKeys, fingerprintA, fingerprintB, initialState, latestRevisionBefore, step } from './etcd-model.js';
 import { SEED_A, SEED_B, avalanche } from './fingerprint.js';
 import { KeyObservations } from './key-observations.js';
@@ -38,7 +42,7 @@ export interface CheckResult {
   detail?: string;
   /** Ids of ok operations that could never be linearized at the deepest point of the search. */
   stuckOps?: number[];
-  /** Operations linearized in the best attempt. */
+  /** Operations linearized in the best attempt (0 when a direct check found the violation without searching). */
   linearized: number;
   durationMs: number;
 }
@@ -50,6 +54,8 @@ export interface CheckOptions {
   readonly maxSteps?: number;
   /** The store before the history began (default: empty, revision 1). */
   readonly initial?: ModelState;
+  /** Whether to look for violations that need no search first (default true; false tests the search alone). */
+  readonly directChecks?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -212,6 +218,8 @@ export function checkLinearizable(ops: readonly Operation[], options: CheckOptio
   const started = performance.now();
   const deadline = started + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const maxSteps = options.maxSteps ?? Infinity;
+  const certain = options.directChecks === false ? undefined : findCertainViolation(ops);
+  if (certain !== undefined) return { status: 'violation', detail: certain.detail, stuckOps: certain.ops, linearized: 0, durationMs: performance.now() - started };
   const initial = options.initial ?? initialState();
   const input = prepare(ops, initial.revision);
   const { requests, responses, latestBefore, requiredBefore, revisions, observations } = input;
@@ -248,6 +256,7 @@ export function checkLinearizable(ops: readonly Operation[], options: CheckOptio
     if (event.isReturn) returnEntry[event.op] = entry;
     else callEntry[event.op] = entry;
   });
+  const isLinearized = new Uint8Array(count);
   const unknown = new DancingList(unknownOps.length);
   const unknownNodeOp = new Int32Array(unknownOps.length + 1);
   const unknownCallMs = new Float64Array(unknownOps.length + 1);
@@ -291,7 +300,6 @@ export function checkLinearizable(ops: readonly Operation[], options: CheckOptio
   const waitingAt = new Map<number, number>();
   // The same as lists, for reports.
   const knownByLatestBefore = new Map<number, number[]>();
-  const isLinearized = new Uint8Array(count);
   let remainingKnown = 0;
   for (let i = 0; i < count; i++) {
     if (responses[i] === undefined) continue;

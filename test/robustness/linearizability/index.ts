@@ -1,4 +1,5 @@
 export { type CheckOptions, type CheckResult, DEFAULT_TIMEOUT_MS, checkLinearizable } from './checker.js';
+export { type CertainViolation, findCertainViolation } from './direct-checks.js';
 export { describeOperation, describeRequest, describeResponse } from './describe.js';
 export {
   type Applied,

@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
+import { EtcdError, ETCD_ERRORS, failpointsOn, hit } from '@kvfleet/core';
 import type { Backend } from '../backend/backend.js';
 import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
@@ -456,6 +456,7 @@ export class EtcdServer {
   private async loadSnapshot(snapshot: Snapshot): Promise<void> {
     const { index, term } = snapshot.metadata;
     this.config.logger.info('loading a snapshot received from the leader', { index, term });
+    if (failpointsOn) await hit('beforeApplySnapshot');
     await replaceContents(this.backend, this.storage.snapshotter.readDb(index, term));
     const kv = await KvStore.open(this.backend);
     this.state.kv = kv;

@@ -14,6 +14,7 @@ import { MemoryStorage } from '../raft/memory-storage.js';
 import { EMPTY_HARD_STATE, isEmptySnapshot, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types.js';
 import { Snapshotter } from '../snap/snapshotter.js';
 import type { DataDirLayout } from './data-dir.js';
+import { failpointsOn, hit } from '@kvfleet/core';
 
 /** Who the log belongs to; written into every WAL segment and checked on restart. */
 export interface MemberIdentity {
@@ -87,7 +88,9 @@ export class MemberStorage {
       this.raftStorage.applySnapshot(snapshot);
     }
     if (entries.length > 0 || hardState !== undefined) {
+      if (failpointsOn) await hit('walBeforeSave');
       await this.wal.save(hardState === undefined ? { entries } : { entries, hardState });
+      if (failpointsOn) await hit('walAfterSave');
     }
     if (entries.length > 0) this.raftStorage.append(entries);
     if (hardState !== undefined) this.raftStorage.setHardState(hardState);

@@ -5,7 +5,7 @@
  * with etcd's checks before proposing them. Changes are admitted one at a time and only once
  * the local state reflects everything committed, so each check sees the list it will change.
  */
-import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
+import { EtcdError, ETCD_ERRORS, failpointsOn, hit } from '@kvfleet/core';
 import { decodeConfChange } from '../raft/confchange.js';
 import type { RaftNode } from '../raft/raft-node.js';
 import { isRaftError } from '../raft/errors.js';
@@ -125,6 +125,7 @@ export class MembershipService {
    * member twice, removing or promoting one that is not there) is refused, with etcd's error.
    */
   async applyConfChange(entry: Entry, ci: ConsistentIndex): Promise<void> {
+    if (failpointsOn) await hit('beforeApplyConfChange');
     let change: MemberChange;
     try {
       change = memberChangeFromConfChange(decodeConfChange(entry.data));

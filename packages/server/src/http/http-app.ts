@@ -8,6 +8,7 @@
  * The app never listens itself: the caller hands it connections (`app.server.emit('connection')`)
  * or listens with it (metrics-listener.ts).
  */
+import { failpointsOn, setFailpoint } from '@kvfleet/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { API_VERSION } from '../api/maintenance-service.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
@@ -55,6 +56,17 @@ export async function createHttpApp(member: EtcdServer, options: HttpAppOptions 
     const text = await member.metrics.text();
     await reply.code(200).header('content-type', member.metrics.contentType).send(text);
   });
+  if (role === 'client' && failpointsOn) {
+    // Robustness tests arm failpoints at runtime, as etcd's gofail endpoint; absent in production.
+    app.put<{ Params: { name: string } }>('/debug/failpoints/:name', async (req, reply) => {
+      try {
+        setFailpoint(req.params.name, String(req.body ?? '').trim());
+        await reply.code(204).send();
+      } catch (e) {
+        await reply.code(400).type('text/plain; charset=utf-8').send((e as Error).message);
+      }
+    });
+  }
   if (role === 'client') {
     app.all('/version', async (req, reply) => {
       if (!allowGet(req, reply)) return;

@@ -21,7 +21,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
 import { MvccError } from './errors.js';
 import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
-import { compareKeys, type KvEvent } from '@kvfleet/core';
+import { compareKeys, type KvEvent, failpointsOn, hit } from '@kvfleet/core';
 import { type Revision, decodeRevision, encodeRevision } from './revision.js';
 import {
   KEY_BUCKET,
@@ -425,6 +425,7 @@ export class KvStore {
     }
     const changes = txn.changes;
     const rev = changes.length === 0 ? this.current : this.current + 1;
+    if (failpointsOn) await hit('backendBeforeCommit');
     await this.backend.batch((b) => {
       for (const c of changes) {
         b.put(KEY_BUCKET, encodeRevision({ main: rev, sub: c.sub }, { tombstone: c.tombstone }), encodeKeyValue(c.kv));
@@ -466,6 +467,8 @@ export class KvStore {
     });
     this.compacted = rev;
     this.compactedReplayable = replayable;
+    // Between recording the compaction and deleting anything: a crash here is resumed on open.
+    if (failpointsOn) await hit('compactBeforeDelete');
     const keep = this.index.compact(rev);
     const lt = encodeRevision({ main: rev + 1, sub: 0 });
     let gte: Uint8Array | undefined;

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../raft/types.js';
 import { identityMetadata, PEER_METHODS, toBuffer } from './peer-service.js';
 import { decodeSnapshotAck, encodeSnapshotChunk } from './raft-codec.js';
+import { failpointsOn, hit } from '@kvfleet/core';
 
 export interface SnapshotSendRequest {
   readonly client: grpc.Client;
@@ -23,6 +24,7 @@ export interface SnapshotSendRequest {
 
 /** Resolves once the receiver stored the snapshot and acknowledged it; rejects otherwise. */
 export async function sendSnapshot(req: SnapshotSendRequest): Promise<number> {
+  if (failpointsOn) await hit('beforeSendSnapshot');
   const failed = new AbortController();
   let call: grpc.ClientWritableStream<Uint8Array> | undefined;
   const acked = new Promise<number>((resolve, reject) => {
