@@ -64,6 +64,12 @@ export interface Cluster {
   member(index: number): MemberHandle;
   /** Starts member `index` again with the same command line and data dir (stopping it first with SIGTERM if it runs), and waits until it answers. */
   restart(index: number): Promise<void>;
+  /**
+   * Replaces member `index` by a new process on the same ports and data dir path with another
+   * command line (a member re-added after a removal): the old one is killed if it still runs,
+   * the data dir emptied, the new one started. Does not wait (a learner may not answer yet).
+   */
+  swap(index: number, command: readonly string[]): Promise<void>;
   /** Waits until member `index` (or every running member) answers a linearizable Range. */
   waitHealthy(index?: number, timeoutMs?: number): Promise<void>;
   /** SIGTERM each member in turn, SIGKILL after the grace period; resolves when all are gone. Idempotent. */
@@ -244,6 +250,15 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       await m.kill('SIGTERM');
       m.start();
       await cluster.waitHealthy(index);
+    },
+    async swap(index, command) {
+      const old = members[index];
+      if (old === undefined) throw new Error(`no member ${index} in a cluster of ${size}`);
+      await old.kill('SIGKILL');
+      await rm(old.dataDir, { recursive: true, force: true });
+      const next = new Member(index, old.name, old.clientUrl, old.peerUrl, old.dataDir, old.logFile, command, graceMs, options.env ?? {});
+      members[index] = next;
+      next.start();
     },
     async waitHealthy(index, timeoutMs = startTimeoutMs) {
       const targets = index === undefined ? members.filter((m) => m.running || m.unexpectedExit !== undefined) : [members[index]!];

@@ -6,6 +6,8 @@
 import type { Scenario } from './scenario.js';
 
 const base = { clients: 8, ratePerSec: 150, proxies: 2, watchers: 8 } as const;
+/** Small snapshots, so a member that falls behind catches up from one. */
+const smallSnapshots = ['--snapshot-count', '200', '--experimental-snapshot-catchup-entries', '50'];
 
 export const CI_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-kill-leader', mix: 'etcd', faults: ['kill-leader'], durationMs: 15_000 },
@@ -13,6 +15,7 @@ export const CI_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-pause-leader-torn-wal', mix: 'etcd', faults: ['pause-leader', 'torn-wal-follower'], durationMs: 15_000 },
   { ...base, name: 'kubernetes-pause-proxy-kill-follower', mix: 'kubernetes', faults: ['pause-proxy', 'kill-follower'], durationMs: 15_000 },
   { ...base, name: 'etcd-blackhole-leader-lossy-follower', mix: 'etcd', faults: ['blackhole-leader', 'lossy-follower'], durationMs: 15_000 },
+  { ...base, name: 'kubernetes-replace-leader', mix: 'kubernetes', faults: ['replace-leader'], durationMs: 15_000, memberArgs: smallSnapshots },
   { ...base, name: 'etcd-crash-in-write-path-slow-wal', mix: 'etcd', faults: ['crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 15_000, compactEveryMs: 1_500 },
 ];
 
@@ -45,6 +48,8 @@ export const LONG_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-torn-wal-kill-proxy', mix: 'etcd', faults: ['torn-wal-follower', 'kill-proxy', 'pause-follower'], durationMs: 60_000 },
   { ...base, name: 'kubernetes-delay-peers-blackhole-follower', mix: 'kubernetes', faults: ['delay-all-peers', 'blackhole-follower', 'blackhole-leader'], durationMs: 60_000 },
   { ...base, name: 'kubernetes-crash-in-write-path-thrice', mix: 'kubernetes', faults: ['crash-in-write-path', 'crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 60_000, compactEveryMs: 2_000 },
+  { ...base, name: 'etcd-replace-follower-then-leader', mix: 'etcd', faults: ['replace-follower', 'replace-leader'], durationMs: 60_000, memberArgs: smallSnapshots },
+  { ...base, name: 'etcd-follower-needs-snapshot', mix: 'etcd', faults: ['blackhole-follower-until-snapshot', 'kill-leader', 'blackhole-follower-until-snapshot'], durationMs: 60_000, ratePerSec: 250, memberArgs: smallSnapshots },
   { ...base, name: 'kubernetes-members-only-kill-leader', mix: 'kubernetes', faults: ['kill-leader', 'pause-leader'], durationMs: 60_000, proxies: 0 },
 ];
 

@@ -14,6 +14,7 @@ import { startCluster, type Cluster } from '../harness/cluster.js';
 import { clusterClients, hashKV, localRevision, memberClients, prefixEnd, sleep, waitConverged, type MemberClients } from '../harness/kv-checks.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
 import { FAILPOINT_ENV, injectFailpointFault, isFailpointFault, type FailpointFault } from './faults/failpoint-faults.js';
+import { injectMembershipFault, isMembershipFault, type MembershipFault } from './faults/membership-faults.js';
 import { isNetworkFault, PeerFronts, type NetworkFault } from './faults/network-faults.js';
 import { injectProcessFault, type ProcessFault } from './faults/process-faults.js';
 import type { WatchEventSeen } from './history.js';
@@ -27,7 +28,7 @@ export interface Scenario {
   readonly name: string;
   readonly mix: TrafficMix;
   /** Injected one after another, spread over the run. */
-  readonly faults: readonly (ProcessFault | NetworkFault | FailpointFault)[];
+  readonly faults: readonly (ProcessFault | NetworkFault | FailpointFault | MembershipFault)[];
   readonly durationMs: number;
   readonly clients: number;
   readonly ratePerSec: number;
@@ -38,6 +39,8 @@ export interface Scenario {
   /** KVFLEET_FAILPOINTS for the proxies (known bugs, for the checkers-catch-bugs tests). */
   readonly proxyFailpoints?: string;
   readonly compactEveryMs?: number;
+  /** Extra member flags (e.g. small snapshots, so catching up takes a snapshot). */
+  readonly memberArgs?: readonly string[];
 }
 
 export interface ScenarioResult {
@@ -84,6 +87,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
       kind: 'kvfleet',
       size: 3,
       dataRoot,
+      ...(scenario.memberArgs === undefined ? {} : { extraArgs: [...scenario.memberArgs] }),
       ...(fronts === undefined ? {} : { peerFront: fronts.front }),
       // Runtime failpoints only for scenarios that use them.
       ...(scenario.faults.some(isFailpointFault) ? { env: FAILPOINT_ENV } : {}),
@@ -146,7 +150,9 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
           ? await fronts!.inject(fault, cluster!, members)
           : isFailpointFault(fault)
             ? await injectFailpointFault(fault, cluster!, members, rng)
-            : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
+            : isMembershipFault(fault)
+              ? await injectMembershipFault(fault, cluster!, members, rng)
+              : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
         faultLog.push(description);
         log(`[${scenario.name}] ${description}`);
       }

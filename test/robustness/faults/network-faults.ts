@@ -8,15 +8,18 @@
  */
 import type { RandomSource } from '@kvfleet/core';
 import type { Cluster } from '../../harness/cluster.js';
-import { findLeader, sleep, type MemberClients } from '../../harness/kv-checks.js';
+import { findLeader, localRevision, sleep, type MemberClients } from '../../harness/kv-checks.js';
 import { TcpFaultProxy } from './tcp-fault-proxy.js';
 
-export const NETWORK_FAULTS = ['blackhole-leader', 'blackhole-follower', 'delay-all-peers', 'lossy-follower'] as const;
+export const NETWORK_FAULTS = ['blackhole-leader', 'blackhole-follower', 'delay-all-peers', 'lossy-follower', 'blackhole-follower-until-snapshot'] as const;
 export type NetworkFault = (typeof NETWORK_FAULTS)[number];
 
 export function isNetworkFault(fault: string): fault is NetworkFault {
   return (NETWORK_FAULTS as readonly string[]).includes(fault);
 }
+
+/** Revisions to wait out in `blackhole-follower-until-snapshot`; scenarios using it run members with a smaller --snapshot-count. */
+const SNAPSHOT_GAP_REVISIONS = 400;
 
 export class PeerFronts {
   private readonly proxies = new Map<number, TcpFaultProxy>();
@@ -57,30 +60,46 @@ export class PeerFronts {
     const followers = Array.from({ length: cluster.size }, (_, i) => i).filter((i) => i !== leader);
     const follower = followers[this.rng.int(followers.length)]!;
     const ms = 2_000 + this.rng.int(2_000);
-    let description: string;
-    switch (fault) {
-      case 'blackhole-leader':
-        this.proxy(leader).set({ kind: 'blackhole' });
-        description = `leader ${leader} hears nothing from its peers for ${ms} ms`;
-        break;
-      case 'blackhole-follower':
-        this.proxy(follower).set({ kind: 'blackhole' });
-        description = `follower ${follower} hears nothing from its peers for ${ms} ms`;
-        break;
-      case 'delay-all-peers': {
-        const delay = 20 + this.rng.int(80);
-        for (const p of this.proxies.values()) p.set({ kind: 'delay', ms: delay, jitterMs: delay / 2 });
-        description = `every peer link delayed ${delay} ms (±${delay / 2}) for ${ms} ms`;
-        break;
-      }
-      case 'lossy-follower':
-        this.proxy(follower).set({ kind: 'drop', probability: 0.05 });
-        description = `follower ${follower}'s peer connections drop 5% of chunks for ${ms} ms`;
-        break;
-    }
-    await sleep(ms);
+    const description = await this.during(fault, leader, follower, ms, members);
     this.heal();
     await cluster.waitHealthy();
     return description;
   }
+
+  /** Sets `fault` up and waits it out (healing is the caller's). */
+  private async during(fault: NetworkFault, leader: number, follower: number, ms: number, members: readonly MemberClients[]): Promise<string> {
+    switch (fault) {
+      case 'blackhole-leader':
+        this.proxy(leader).set({ kind: 'blackhole' });
+        await sleep(ms);
+        return `leader ${leader} hears nothing from its peers for ${ms} ms`;
+      case 'blackhole-follower':
+        this.proxy(follower).set({ kind: 'blackhole' });
+        await sleep(ms);
+        return `follower ${follower} hears nothing from its peers for ${ms} ms`;
+      case 'delay-all-peers': {
+        const delay = 20 + this.rng.int(80);
+        for (const p of this.proxies.values()) p.set({ kind: 'delay', ms: delay, jitterMs: delay / 2 });
+        await sleep(ms);
+        return `every peer link delayed ${delay} ms (±${delay / 2}) for ${ms} ms`;
+      }
+      case 'lossy-follower':
+        this.proxy(follower).set({ kind: 'drop', probability: 0.05 });
+        await sleep(ms);
+        return `follower ${follower}'s peer connections drop 5% of chunks for ${ms} ms`;
+      case 'blackhole-follower-until-snapshot': {
+        // Long enough for the leader to compact its log past the follower: it must send a snapshot.
+        this.proxy(follower).set({ kind: 'blackhole' });
+        const from = await localRevision(members[leader]!.kv);
+        const until = Date.now() + 20_000;
+        let now = from;
+        while (now < from + SNAPSHOT_GAP_REVISIONS && Date.now() < until) {
+          await sleep(250);
+          now = await localRevision(members[leader]!.kv).catch(() => now);
+        }
+        return `follower ${follower} hears nothing while the cluster moves ${now - from} revisions on (snapshot catch-up)`;
+      }
+    }
+  }
+
 }
