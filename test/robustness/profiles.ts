@@ -50,6 +50,7 @@ export const LONG_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'kubernetes-crash-in-write-path-thrice', mix: 'kubernetes', faults: ['crash-in-write-path', 'crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 60_000, compactEveryMs: 2_000 },
   { ...base, name: 'etcd-replace-follower-then-leader', mix: 'etcd', faults: ['replace-follower', 'replace-leader'], durationMs: 60_000, memberArgs: smallSnapshots },
   { ...base, name: 'etcd-follower-needs-snapshot', mix: 'etcd', faults: ['blackhole-follower-until-snapshot', 'kill-leader', 'blackhole-follower-until-snapshot'], durationMs: 60_000, ratePerSec: 250, memberArgs: smallSnapshots },
+  { ...base, name: 'etcd-snapshot-crashes', mix: 'etcd', faults: ['crash-applying-snapshot', 'crash-sending-snapshot'], durationMs: 60_000, ratePerSec: 250, memberArgs: smallSnapshots },
   { ...base, name: 'kubernetes-members-only-kill-leader', mix: 'kubernetes', faults: ['kill-leader', 'pause-leader'], durationMs: 60_000, proxies: 0 },
 ];
 

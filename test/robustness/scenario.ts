@@ -15,7 +15,7 @@ import { clusterClients, hashKV, localRevision, memberClients, prefixEnd, sleep,
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
 import { FAILPOINT_ENV, injectFailpointFault, isFailpointFault, type FailpointFault } from './faults/failpoint-faults.js';
 import { injectMembershipFault, isMembershipFault, type MembershipFault } from './faults/membership-faults.js';
-import { isNetworkFault, PeerFronts, type NetworkFault } from './faults/network-faults.js';
+import { isNetworkFault, needsFailpoints, PeerFronts, type NetworkFault } from './faults/network-faults.js';
 import { injectProcessFault, type ProcessFault } from './faults/process-faults.js';
 import type { WatchEventSeen } from './history.js';
 import { runRequest } from './kv-client.js';
@@ -90,7 +90,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
       ...(scenario.memberArgs === undefined ? {} : { extraArgs: [...scenario.memberArgs] }),
       ...(fronts === undefined ? {} : { peerFront: fronts.front }),
       // Runtime failpoints only for scenarios that use them.
-      ...(scenario.faults.some(isFailpointFault) ? { env: FAILPOINT_ENV } : {}),
+      ...(scenario.faults.some((f) => isFailpointFault(f) || needsFailpoints(f)) ? { env: FAILPOINT_ENV } : {}),
     });
     if (scenario.proxies > 0) {
       proxies = await startProxies(cluster, {

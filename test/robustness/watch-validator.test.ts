@@ -177,10 +177,17 @@ describe('validateWatches', () => {
     expect(kinds(check(prefixWatch(r)))).toEqual(['bookmarkable']);
   });
 
-  it('reports a progress notification behind delivered events as bookmarkable', () => {
+  it('reports a progress notification behind delivered events on the same stream as bookmarkable', () => {
     const r = goodPrefixResponses();
     r.splice(3, 0, progress(3)); // after revision 6 was delivered
     expect(kinds(check(prefixWatch(r)))).toEqual(['bookmarkable']);
+  });
+
+  it('accepts progress behind delivered events right after a resume (a lagging member answers with its own revision, as etcd)', () => {
+    const r = goodPrefixResponses();
+    r.splice(3, 0, progress(3));
+    const w = prefixWatch(r);
+    expect(kinds(check({ ...w, resumedAt: [3] }))).toEqual([]);
   });
 
   it('reports a wrong, missing, unrequested or create prevKv as prevKv', () => {

@@ -268,6 +268,8 @@ function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter): void {
   let hiRev = 0; // high-water position of delivered events: (hiRev, hiK)
   let hiK = -1;
   let lastEventRev = 0;
+  /** The newest event on the current stream: a stream resumed on a lagging member may report progress below it (as etcd does). */
+  let streamLastEventRev = 0;
   let firstEventRev: number | undefined;
   let maxProgress = 0;
   let lastObserved = 0;
@@ -280,6 +282,7 @@ function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter): void {
     const r = w.responses[i]!;
     if (resumes.has(i)) {
       seg++;
+      streamLastEventRev = 0;
       // The client re-opened a stream that etcd canceled for another reason (e.g. no leader): the
       // watch goes on. After a compaction cancel there is nothing to resume from.
       if (canceledAt >= 0 && !canceledByCompaction) canceledAt = -1;
@@ -357,13 +360,14 @@ function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter): void {
       checkPrevKv(w, e, refE, rep);
 
       if (rev > lastEventRev) lastEventRev = rev;
+      if (rev > streamLastEventRev) streamLastEventRev = rev;
       if (rev > lastObserved) lastObserved = rev;
       firstEventRev ??= rev;
     }
 
     if (r.progressNotify && r.events.length === 0) {
-      if (r.revision < lastEventRev) {
-        rep.add(id, 'bookmarkable', `progress notification at revision ${r.revision} in response ${i} after an event at revision ${lastEventRev}`);
+      if (r.revision < streamLastEventRev) {
+        rep.add(id, 'bookmarkable', `progress notification at revision ${r.revision} in response ${i} after an event at revision ${streamLastEventRev} on the same stream`);
       }
       if (r.revision > maxProgress) maxProgress = r.revision;
       if (r.revision > lastObserved) lastObserved = r.revision;

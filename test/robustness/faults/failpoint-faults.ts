@@ -22,7 +22,15 @@ export function isFailpointFault(fault: string): fault is FailpointFault {
   return (FAILPOINT_FAULTS as readonly string[]).includes(fault);
 }
 
-async function arm(clientUrl: string, name: string, action: string): Promise<void> {
+/** Waits up to `timeoutMs` for member `i` to die at a crash failpoint; true if it did. */
+export async function crashed(cluster: Cluster, i: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (cluster.member(i).running && Date.now() < until) await sleep(50);
+  return !cluster.member(i).running;
+}
+
+/** Sets failpoint `name` to `action` on the member at `clientUrl`. */
+export async function arm(clientUrl: string, name: string, action: string): Promise<void> {
   const res = await fetch(new URL(`/debug/failpoints/${name}`, clientUrl), { method: 'PUT', body: action, signal: AbortSignal.timeout(2_000) });
   if (res.status !== 204) throw new Error(`arming ${name}=${action} on ${clientUrl}: HTTP ${res.status} ${await res.text()}`);
 }
@@ -41,9 +49,7 @@ export async function injectFailpointFault(fault: FailpointFault, cluster: Clust
   }
   const site = CRASH_SITES[rng.int(CRASH_SITES.length)]!;
   await arm(m.clientUrl, site, 'crash');
-  const until = Date.now() + 8_000;
-  while (m.running && Date.now() < until) await sleep(50);
-  if (m.running) {
+  if (!(await crashed(cluster, i, 8_000))) {
     // Nothing reached the site in time (no compaction came): disarm and move on.
     await arm(m.clientUrl, site, 'off');
     return `${who}: failpoint ${site}=crash not reached in 8 s`;

@@ -9,10 +9,25 @@
 import type { RandomSource } from '@kvfleet/core';
 import type { Cluster } from '../../harness/cluster.js';
 import { findLeader, localRevision, sleep, type MemberClients } from '../../harness/kv-checks.js';
+import { arm, crashed } from './failpoint-faults.js';
 import { TcpFaultProxy } from './tcp-fault-proxy.js';
 
-export const NETWORK_FAULTS = ['blackhole-leader', 'blackhole-follower', 'delay-all-peers', 'lossy-follower', 'blackhole-follower-until-snapshot'] as const;
+export const NETWORK_FAULTS = [
+  'blackhole-leader',
+  'blackhole-follower',
+  'delay-all-peers',
+  'lossy-follower',
+  'blackhole-follower-until-snapshot',
+  // With failpoints: the snapshot the cut-off follower needs kills the sender or the receiver.
+  'crash-sending-snapshot',
+  'crash-applying-snapshot',
+] as const;
 export type NetworkFault = (typeof NETWORK_FAULTS)[number];
+
+/** Network faults that also arm failpoints (their members need FAILPOINT_ENV). */
+export function needsFailpoints(fault: string): boolean {
+  return fault === 'crash-sending-snapshot' || fault === 'crash-applying-snapshot';
+}
 
 export function isNetworkFault(fault: string): fault is NetworkFault {
   return (NETWORK_FAULTS as readonly string[]).includes(fault);
@@ -60,10 +75,25 @@ export class PeerFronts {
     const followers = Array.from({ length: cluster.size }, (_, i) => i).filter((i) => i !== leader);
     const follower = followers[this.rng.int(followers.length)]!;
     const ms = 2_000 + this.rng.int(2_000);
+    if (needsFailpoints(fault)) return this.snapshotCrash(fault, cluster, members, leader, follower);
     const description = await this.during(fault, leader, follower, ms, members);
     this.heal();
     await cluster.waitHealthy();
     return description;
+  }
+
+  /** Cuts a follower off until it needs a snapshot, with the sender's or receiver's snapshot failpoint set to crash. */
+  private async snapshotCrash(fault: NetworkFault, cluster: Cluster, members: readonly MemberClients[], leader: number, follower: number): Promise<string> {
+    const victim = fault === 'crash-sending-snapshot' ? leader : follower;
+    const site = fault === 'crash-sending-snapshot' ? 'beforeSendSnapshot' : 'beforeApplySnapshot';
+    await arm(cluster.member(victim).clientUrl, site, 'crash');
+    const cut = await this.during('blackhole-follower-until-snapshot', leader, follower, 0, members);
+    this.heal();
+    const died = await crashed(cluster, victim, 10_000);
+    if (died) await cluster.restart(victim);
+    else await arm(cluster.member(victim).clientUrl, site, 'off');
+    await cluster.waitHealthy();
+    return `${cut}; ${died ? `member ${victim} crashed at ${site}, restarted` : `${site} not reached in 10 s`}`;
   }
 
   /** Sets `fault` up and waits it out (healing is the caller's). */
@@ -99,6 +129,9 @@ export class PeerFronts {
         }
         return `follower ${follower} hears nothing while the cluster moves ${now - from} revisions on (snapshot catch-up)`;
       }
+      case 'crash-sending-snapshot':
+      case 'crash-applying-snapshot':
+        throw new Error(`${fault} is injected by snapshotCrash`);
     }
   }
 
