@@ -852,15 +852,16 @@ export class Raft {
 
   private handleReadIndex(m: Message): boolean {
     const request: ReadRequest = { from: m.from === NONE ? this.id : m.from, ctx: m.context };
-    if (this.prs.voters.length === 1 && this.prs.isVoter(this.id)) {
-      // Alone: our commit index is the cluster's.
-      this.answerRead(request, this.raftLog.committed);
-      return true;
-    }
     if (!this.committedEntryInCurrentTerm()) {
-      // Until this term's first entry commits, our commit index may be behind the cluster's.
+      // Until this term's first entry commits, our commit index may be behind the cluster's,
+      // even alone: a removed leader may have committed more with us than we have heard of.
       if (this.pendingReadIndexMessages.length >= this.cfg.maxPendingReadIndex) return false;
       this.pendingReadIndexMessages.push(m);
+      return true;
+    }
+    if (this.prs.voters.length === 1 && this.prs.isVoter(this.id)) {
+      // Alone, with an entry of our term committed: our commit index is the cluster's.
+      this.answerRead(request, this.raftLog.committed);
       return true;
     }
     if (!this.readOnly.enqueue(request)) return false;
