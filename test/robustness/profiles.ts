@@ -19,6 +19,9 @@ export const CI_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-crash-in-write-path-slow-wal', mix: 'etcd', faults: ['crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 15_000, compactEveryMs: 1_500 },
 ];
 
+/** Needs a tmpfs mount (root): run apart so it can be skipped elsewhere. */
+export const DISK_SCENARIO: Scenario = { ...base, name: 'etcd-disk-full', mix: 'etcd', faults: ['disk-full'], durationMs: 15_000 };
+
 export const BUG_SCENARIOS = {
   staleLinearizableRead: {
     ...base,
@@ -28,6 +31,13 @@ export const BUG_SCENARIOS = {
     durationMs: 8_000,
     through: 'proxies',
     proxyFailpoints: 'proxyStaleLinearizableRead,proxyFeedDelayMs=300',
+  },
+  leaderAcksThenCrashes: {
+    ...base,
+    name: 'bug-member-acks-put-then-crashes',
+    mix: 'etcd',
+    faults: ['bug-leader-acks-put-then-crashes'],
+    durationMs: 8_000,
   },
   watchSkipsEvent: {
     ...base,
@@ -51,9 +61,11 @@ export const LONG_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'etcd-replace-follower-then-leader', mix: 'etcd', faults: ['replace-follower', 'replace-leader'], durationMs: 60_000, memberArgs: smallSnapshots },
   { ...base, name: 'etcd-follower-needs-snapshot', mix: 'etcd', faults: ['blackhole-follower-until-snapshot', 'kill-leader', 'blackhole-follower-until-snapshot'], durationMs: 60_000, ratePerSec: 250, memberArgs: smallSnapshots },
   { ...base, name: 'etcd-snapshot-crashes', mix: 'etcd', faults: ['crash-applying-snapshot', 'crash-sending-snapshot'], durationMs: 60_000, ratePerSec: 250, memberArgs: smallSnapshots },
+  { ...base, name: 'kubernetes-crash-applying-conf-change', mix: 'kubernetes', faults: ['crash-applying-conf-change', 'kill-leader'], durationMs: 60_000, memberArgs: smallSnapshots },
+  { ...base, name: 'etcd-disk-full-twice', mix: 'etcd', faults: ['disk-full', 'kill-leader', 'disk-full'], durationMs: 60_000 },
   { ...base, name: 'kubernetes-members-only-kill-leader', mix: 'kubernetes', faults: ['kill-leader', 'pause-leader'], durationMs: 60_000, proxies: 0 },
 ];
 
 export function scenarioNamed(name: string): Scenario | undefined {
-  return [...CI_SCENARIOS, ...LONG_SCENARIOS, ...Object.values(BUG_SCENARIOS)].find((s) => s.name === name);
+  return [...CI_SCENARIOS, DISK_SCENARIO, ...LONG_SCENARIOS, ...Object.values(BUG_SCENARIOS)].find((s) => s.name === name);
 }

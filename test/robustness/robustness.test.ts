@@ -5,10 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { suiteSeed } from '../harness/kv-checks.js';
 import { proxyAvailable } from '../harness/proxy.js';
-import { BUG_SCENARIOS, CI_SCENARIOS } from './profiles.js';
+import { diskFaultsUnavailable } from './faults/disk-faults.js';
+import { BUG_SCENARIOS, CI_SCENARIOS, DISK_SCENARIO } from './profiles.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 const seed = suiteSeed();
+// A full disk needs a tmpfs mount: in CI (root) it runs; elsewhere it is skipped with the reason.
+const diskUnavailable = diskFaultsUnavailable();
+const skipDisk = diskUnavailable !== undefined && process.env.CI !== 'true';
 const log = (m: string) => console.log(m);
 
 function summary(r: ScenarioResult): string {
@@ -36,8 +40,21 @@ describe.skipIf(!proxyAvailable())(`robustness ci profile (seed ${seed}; replay 
     }, 180_000);
   }
 
+  it.skipIf(skipDisk)(`${DISK_SCENARIO.name}: a member's disk fills up${skipDisk ? ` (skipped: ${diskUnavailable})` : ''}; no violation`, async () => {
+    if (diskUnavailable !== undefined) throw new Error(`the disk-full scenario cannot run here: ${diskUnavailable}`);
+    const r = await runScenario(DISK_SCENARIO, (seed + 100) >>> 0, { log });
+    log(`[robustness] ${r.scenario} seed ${r.seed}: ${JSON.stringify(r.operations)}, faults: ${r.faults.join('; ')}`);
+    expect(r.passed, summary(r)).toBe(true);
+  }, 180_000);
+
   it('catches a proxy answering linearizable reads from a stale cache', async () => {
     const r = await runScenario(BUG_SCENARIOS.staleLinearizableRead, seed, { log });
+    expect(r.linearizability.status, summary(r)).toBe('violation');
+  }, 120_000);
+
+  it('catches a leader that acknowledges a put and crashes before it is durable', async () => {
+    const r = await runScenario(BUG_SCENARIOS.leaderAcksThenCrashes, seed, { log });
+    expect(r.faults.join(' '), summary(r)).toContain('known bug');
     expect(r.linearizability.status, summary(r)).toBe('violation');
   }, 120_000);
 

@@ -13,8 +13,9 @@ import { proto, SeededRandom } from '@kvfleet/core';
 import { startCluster, type Cluster } from '../harness/cluster.js';
 import { clusterClients, hashKV, localRevision, memberClients, prefixEnd, sleep, waitConverged, type MemberClients } from '../harness/kv-checks.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
+import { isDiskFault, SmallDisk, type DiskFault } from './faults/disk-faults.js';
 import { FAILPOINT_ENV, injectFailpointFault, isFailpointFault, type FailpointFault } from './faults/failpoint-faults.js';
-import { injectMembershipFault, isMembershipFault, type MembershipFault } from './faults/membership-faults.js';
+import { injectMembershipFault, isMembershipFault, membershipNeedsFailpoints, type MembershipFault } from './faults/membership-faults.js';
 import { isNetworkFault, needsFailpoints, PeerFronts, type NetworkFault } from './faults/network-faults.js';
 import { injectProcessFault, type ProcessFault } from './faults/process-faults.js';
 import type { WatchEventSeen } from './history.js';
@@ -28,7 +29,7 @@ export interface Scenario {
   readonly name: string;
   readonly mix: TrafficMix;
   /** Injected one after another, spread over the run. */
-  readonly faults: readonly (ProcessFault | NetworkFault | FailpointFault | MembershipFault)[];
+  readonly faults: readonly (ProcessFault | NetworkFault | FailpointFault | MembershipFault | DiskFault)[];
   readonly durationMs: number;
   readonly clients: number;
   readonly ratePerSec: number;
@@ -82,7 +83,9 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
   const closers: Array<() => void> = [];
   // Peer traffic goes through fault proxies only when the scenario has a network fault.
   const fronts = scenario.faults.some(isNetworkFault) ? new PeerFronts(rng.fork()) : undefined;
+  let disk: SmallDisk | undefined;
   try {
+    if (scenario.faults.some(isDiskFault)) disk = SmallDisk.mount(dataRoot);
     cluster = await startCluster({
       kind: 'kvfleet',
       size: 3,
@@ -90,7 +93,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
       ...(scenario.memberArgs === undefined ? {} : { extraArgs: [...scenario.memberArgs] }),
       ...(fronts === undefined ? {} : { peerFront: fronts.front }),
       // Runtime failpoints only for scenarios that use them.
-      ...(scenario.faults.some((f) => isFailpointFault(f) || needsFailpoints(f)) ? { env: FAILPOINT_ENV } : {}),
+      ...(scenario.faults.some((f) => isFailpointFault(f) || needsFailpoints(f) || membershipNeedsFailpoints(f)) ? { env: FAILPOINT_ENV } : {}),
     });
     if (scenario.proxies > 0) {
       proxies = await startProxies(cluster, {
@@ -140,6 +143,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
 
     // Faults spread over the middle of the run; more watchers open while they happen.
     const faultLog: string[] = [];
+    const faultErrors: string[] = [];
     const faulting = (async () => {
       const slot = scenario.durationMs / (scenario.faults.length + 1);
       for (const fault of scenario.faults) {
@@ -152,11 +156,17 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
             ? await injectFailpointFault(fault, cluster!, members, rng)
             : isMembershipFault(fault)
               ? await injectMembershipFault(fault, cluster!, members, rng)
-              : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
+              : isDiskFault(fault)
+                ? await disk!.fill(cluster!, 1_000 + rng.int(2_000))
+                : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
         faultLog.push(description);
         log(`[${scenario.name}] ${description}`);
       }
-    })();
+    })().catch((e: unknown) => {
+      // The cluster did not recover as expected (or the harness failed): the scenario fails with it.
+      faultErrors.push(`fault injection failed: ${(e as Error).message.slice(0, 2_000)}`);
+      log(`[${scenario.name}] ${faultErrors[0]!.slice(0, 300)}`);
+    });
     await sleep(scenario.durationMs);
     await faulting;
     await compactor;
@@ -177,6 +187,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     const referenceEvents: WatchEventSeen[] = reference.record.responses.flatMap((r) => r.events);
     const watchViolations = validateWatches({ watches: watches.map((w) => w.record), events: referenceEvents, operations });
     const consistencyProblems = [
+      ...faultErrors,
       ...laggards.map((w) => `watch ${w.record.id} on ${w.record.endpoint} reached only revision ${w.lastRevision} of ${finalRevision}`),
       ...(await compareMembers(members, finalRevision)),
       ...(proxies === undefined ? [] : await compareProxies(proxies, members[0]!, finalRevision, end)),
@@ -216,6 +227,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     await proxies?.stop();
     await cluster?.stop();
     await fronts?.close();
+    disk?.unmount();
     await rm(dataRoot, { recursive: true, force: true });
   }
 }

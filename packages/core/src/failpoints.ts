@@ -8,7 +8,9 @@
  *   same way (`walBeforeSave=crash`) or at runtime through the member's HTTP endpoint
  *   `PUT /debug/failpoints/<name>` (only served while KVFLEET_FAILPOINTS is set; `off` clears).
  *   Actions: `crash` (SIGKILL itself, like a power cut for the process), `sleep(ms)`,
- *   `error` (throws, which a member treats as fatal like any persistence error).
+ *   `error` (throws, which a member treats as fatal like any persistence error). A few sites
+ *   are known bugs rather than points (`putAckThenCrash=crash`: the leader acknowledges a put
+ *   and dies before it is durable).
  */
 let parsed: Map<string, string> | undefined;
 

@@ -9,7 +9,7 @@ import type { RandomSource } from '@kvfleet/core';
 import type { Cluster } from '../../harness/cluster.js';
 import { findLeader, sleep, type MemberClients } from '../../harness/kv-checks.js';
 
-export const FAILPOINT_FAULTS = ['crash-in-write-path', 'slow-wal'] as const;
+export const FAILPOINT_FAULTS = ['crash-in-write-path', 'slow-wal', 'bug-leader-acks-put-then-crashes'] as const;
 export type FailpointFault = (typeof FAILPOINT_FAULTS)[number];
 
 /** Sites on every member's write path (the snapshot and membership sites need their own scenarios). */
@@ -40,6 +40,13 @@ export async function injectFailpointFault(fault: FailpointFault, cluster: Clust
   const i = rng.chance(0.5) ? leader : (leader + 1 + rng.int(cluster.size - 1)) % cluster.size;
   const who = `member ${i}${i === leader ? ' (leader)' : ''}`;
   const m = cluster.member(i);
+  if (fault === 'bug-leader-acks-put-then-crashes') {
+    const l = cluster.member(leader);
+    await arm(l.clientUrl, 'putAckThenCrash', 'crash');
+    const died = await crashed(cluster, leader, 10_000);
+    await cluster.restart(leader);
+    return died ? `leader ${leader} acknowledged a put it never made durable and crashed (known bug), restarted` : 'no put reached the armed leader';
+  }
   if (fault === 'slow-wal') {
     const ms = 50 + rng.int(300);
     await arm(m.clientUrl, 'walBeforeSave', `sleep(${ms})`);

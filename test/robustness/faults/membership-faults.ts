@@ -8,12 +8,18 @@ import { proto, type RandomSource } from '@kvfleet/core';
 import type { Cluster } from '../../harness/cluster.js';
 import { findLeader, sleep, type MemberClients } from '../../harness/kv-checks.js';
 import { grpcTarget } from '../../harness/probe.js';
+import { arm, crashed } from './failpoint-faults.js';
 
-export const MEMBERSHIP_FAULTS = ['replace-follower', 'replace-leader'] as const;
+export const MEMBERSHIP_FAULTS = ['replace-follower', 'replace-leader', 'crash-applying-conf-change'] as const;
 export type MembershipFault = (typeof MEMBERSHIP_FAULTS)[number];
 
 export function isMembershipFault(fault: string): fault is MembershipFault {
   return (MEMBERSHIP_FAULTS as readonly string[]).includes(fault);
+}
+
+/** Membership faults that arm failpoints (their members need FAILPOINT_ENV). */
+export function membershipNeedsFailpoints(fault: string): boolean {
+  return fault === 'crash-applying-conf-change';
 }
 
 /** Retries `call` until it succeeds or `timeoutMs` passes (membership calls fail while a change is in progress). */
@@ -36,12 +42,25 @@ export async function injectMembershipFault(fault: MembershipFault, cluster: Clu
   const followers = Array.from({ length: cluster.size }, (_, i) => i).filter((i) => i !== leader);
   const target = fault === 'replace-leader' ? leader : followers[rng.int(followers.length)]!;
   const survivor = followers.find((i) => i !== target)!;
+  // The survivor dies applying the removal and must apply it again on restart.
+  const crashing = fault === 'crash-applying-conf-change' ? survivor : undefined;
+  if (crashing !== undefined) await arm(cluster.member(crashing).clientUrl, 'beforeApplyConfChange', 'crash');
   const old = cluster.member(target);
-  const admin = proto.createClient('Cluster', grpcTarget(cluster.member(survivor).clientUrl));
+  // Membership calls go to a member that stays up (the leader when the survivor is set to crash).
+  const adminMember = crashing === undefined ? survivor : leader;
+  const admin = proto.createClient('Cluster', grpcTarget(cluster.member(adminMember).clientUrl));
   try {
     const status = await proto.unaryCall(members[target]!.maintenance.Status.bind(members[target]!.maintenance), {}, undefined, { deadline: Date.now() + 2_000 });
     const oldId = status.header!.memberId!;
     await eventually('member remove', () => proto.unaryCall(admin.MemberRemove.bind(admin), { ID: oldId }, undefined, { deadline: Date.now() + 5_000 }), 30_000);
+    let crashNote = '';
+    if (crashing !== undefined) {
+      // It dies applying the removal; the two that are left need it back for a quorum.
+      const died = await crashed(cluster, crashing, 10_000);
+      if (died) await cluster.restart(crashing);
+      else await arm(cluster.member(crashing).clientUrl, 'beforeApplyConfChange', 'off');
+      crashNote = died ? `; member ${crashing} crashed applying the removal and was restarted` : '; the conf-change failpoint was not reached';
+    }
     const added = await eventually(
       'member add',
       () => proto.unaryCall(admin.MemberAdd.bind(admin), { peerURLs: [old.peerUrl], isLearner: true }, undefined, { deadline: Date.now() + 5_000 }),
@@ -56,7 +75,7 @@ export async function injectMembershipFault(fault: MembershipFault, cluster: Clu
     // Promotion is refused until the learner is in sync with the leader.
     await eventually('member promote', () => proto.unaryCall(admin.MemberPromote.bind(admin), { ID: added.member!.ID }, undefined, { deadline: Date.now() + 5_000 }), 90_000);
     await cluster.waitHealthy(target);
-    return `member ${target}${target === leader ? ' (leader)' : ''} removed and replaced by a new member (learner, then promoted)`;
+    return `member ${target}${target === leader ? ' (leader)' : ''} removed and replaced by a new member (learner, then promoted)${crashNote}`;
   } finally {
     admin.close();
   }

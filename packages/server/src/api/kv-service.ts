@@ -1,5 +1,5 @@
 /** etcd's KV service: reads served locally (after a ReadIndex barrier unless serializable), writes through Raft. */
-import type { proto } from '@kvfleet/core';
+import { failpoint, failpointsOn, type proto } from '@kvfleet/core';
 import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange, normalizeTxn } from '../apply/normalize.js';
 import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
@@ -26,6 +26,7 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
       // etcd checks the quota before anything else (its quota layer wraps the KV server).
       await checkQuota(server, { put: req });
       checkPutRequest(req);
+      if (failpointsOn && server.isLeader && failpoint('putAckThenCrash') === 'crash') return ackThenCrash(server);
       const out = await server.propose({ put: req });
       const body = out.body as PutResult;
       return body.prevKv === undefined ? { header: server.header(out.revision) } : { header: server.header(out.revision), prevKv: body.prevKv };
@@ -64,4 +65,14 @@ function isSerializableTxn(req: TxnRequest): boolean {
   const ok = (op: RequestOp): boolean =>
     'requestRange' in op ? op.requestRange.serializable : 'requestTxn' in op ? isSerializableTxn(op.requestTxn) : false;
   return req.success.every(ok) && req.failure.every(ok);
+}
+
+/**
+ * Robustness failpoint `putAckThenCrash` (a known bug the checkers must catch): the leader
+ * acknowledges a put at the revision it would get, then dies before the write is anywhere
+ * durable, as a member that acknowledged before its fsync would lose it in a power cut.
+ */
+function ackThenCrash(server: EtcdServer): proto.PutResponse {
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 20);
+  return { header: server.header(server.kv.currentRevision + 1) };
 }
