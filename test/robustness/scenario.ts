@@ -17,7 +17,7 @@ import { isDiskFault, SmallDisk, type DiskFault } from './faults/disk-faults.js'
 import { FAILPOINT_ENV, injectFailpointFault, isFailpointFault, type FailpointFault } from './faults/failpoint-faults.js';
 import { injectMembershipFault, isMembershipFault, membershipNeedsFailpoints, type MembershipFault } from './faults/membership-faults.js';
 import { isNetworkFault, needsFailpoints, PeerFronts, type NetworkFault } from './faults/network-faults.js';
-import { injectProcessFault, type ProcessFault } from './faults/process-faults.js';
+import { injectProcessFault, type FaultTargets, type ProcessFault } from './faults/process-faults.js';
 import type { WatchEventSeen } from './history.js';
 import { runRequest } from './kv-client.js';
 import { checkLinearizable, type CheckResult } from './linearizability/index.js';
@@ -150,15 +150,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
         await sleep(slot * (0.5 + rng.float() * 0.5));
         current = reference.lastRevision;
         for (let i = 0; i < Math.floor(scenario.watchers / 2 / Math.max(1, scenario.faults.length)); i++) openWatch();
-        const description = isNetworkFault(fault)
-          ? await fronts!.inject(fault, cluster!, members)
-          : isFailpointFault(fault)
-            ? await injectFailpointFault(fault, cluster!, members, rng)
-            : isMembershipFault(fault)
-              ? await injectMembershipFault(fault, cluster!, members, rng)
-              : isDiskFault(fault)
-                ? await disk!.fill(cluster!, 1_000 + rng.int(2_000))
-                : await injectProcessFault(fault, { cluster: cluster!, proxies, members, rng });
+        const description = await injectFault(fault, { cluster: cluster!, proxies, members, rng, fronts, disk });
         faultLog.push(description);
         log(`[${scenario.name}] ${description}`);
       }
@@ -176,10 +168,17 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
       openWatch();
     }
 
-    // Settle: every member up and equal; every watch caught up to the final revision.
-    await cluster.waitHealthy();
-    const finalRevision = await waitConverged(members);
-    const laggards = await waitWatchesReach([reference, ...watches], finalRevision, 20_000);
+    // Settle: every member up and equal; every watch caught up to the final revision. A cluster
+    // that does not get there fails the scenario (with its history kept), not the whole run.
+    let finalRevision = 0;
+    let laggards: RecordedWatch[] = [];
+    try {
+      await cluster.waitHealthy();
+      finalRevision = await waitConverged(members);
+      laggards = await waitWatchesReach([reference, ...watches], finalRevision, 20_000);
+    } catch (e) {
+      faultErrors.push(`the cluster did not settle: ${(e as Error).message.slice(0, 2_000)}`);
+    }
     for (const w of [reference, ...watches]) w.close();
 
     const operations = recorder.operations;
@@ -189,8 +188,8 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     const consistencyProblems = [
       ...faultErrors,
       ...laggards.map((w) => `watch ${w.record.id} on ${w.record.endpoint} reached only revision ${w.lastRevision} of ${finalRevision}`),
-      ...(await compareMembers(members, finalRevision)),
-      ...(proxies === undefined ? [] : await compareProxies(proxies, members[0]!, finalRevision, end)),
+      ...(finalRevision === 0 ? [] : await compareMembers(members, finalRevision)),
+      ...(proxies === undefined || finalRevision === 0 ? [] : await compareProxies(proxies, members[0]!, finalRevision, end)),
     ];
     const counts = { ok: 0, failed: 0, unknown: 0 };
     for (const op of operations) counts[op.outcome.status]++;
@@ -230,6 +229,20 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     disk?.unmount();
     await rm(dataRoot, { recursive: true, force: true });
   }
+}
+
+interface FaultContext extends FaultTargets {
+  readonly fronts: PeerFronts | undefined;
+  readonly disk: SmallDisk | undefined;
+}
+
+/** Injects one fault of any kind; returns its one-line description. */
+function injectFault(fault: Scenario['faults'][number], c: FaultContext): Promise<string> {
+  if (isNetworkFault(fault)) return c.fronts!.inject(fault, c.cluster, c.members);
+  if (isFailpointFault(fault)) return injectFailpointFault(fault, c.cluster, c.members, c.rng);
+  if (isMembershipFault(fault)) return injectMembershipFault(fault, c.cluster, c.members, c.rng);
+  if (isDiskFault(fault)) return c.disk!.fill(c.cluster, 1_000 + c.rng.int(2_000));
+  return injectProcessFault(fault, c);
 }
 
 /** Every member's HashKV at `revision` must be equal. */
