@@ -8,6 +8,7 @@
 import type { KvRequest, KvResponse, Operation } from '../history.js';
 import { describeOperation } from './describe.js';
 import { latestRevisionBefore, rangeIncludes } from './etcd-model.js';
+import { firstAfter } from './key-observations.js';
 
 export interface CertainViolation {
   readonly detail: string;
@@ -183,16 +184,6 @@ function firstIn(sorted: readonly number[], after: number, upTo: number): number
   return index < sorted.length && (sorted[index] as number) <= upTo ? (sorted[index] as number) : Infinity;
 }
 
-function firstAfter(sorted: readonly number[], revision: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((sorted[middle] as number) <= revision) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
 
 export function findCertainViolation(ops: readonly Operation[]): CertainViolation | undefined {
   const ok: OkOperation[] = [];

@@ -24,7 +24,7 @@ interface KeyHistory {
 }
 
 /** The index of the first element > revision (or the length). */
-function firstAfter(sorted: readonly number[], revision: number): number {
+export function firstAfter(sorted: readonly number[], revision: number): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
