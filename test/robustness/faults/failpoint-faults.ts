@@ -13,7 +13,7 @@ export const FAILPOINT_FAULTS = ['crash-in-write-path', 'slow-wal', 'bug-leader-
 export type FailpointFault = (typeof FAILPOINT_FAULTS)[number];
 
 /** Sites on every member's write path (the snapshot and membership sites need their own scenarios). */
-const CRASH_SITES = ['walBeforeSave', 'walAfterSave', 'backendBeforeCommit', 'compactBeforeDelete'] as const;
+const CRASH_SITES = ['walBeforeSave', 'walAfterSave', 'backendBeforeCommit', 'backendAfterCommit', 'compactBeforeDelete'] as const;
 
 /** The environment members need for runtime failpoints. */
 export const FAILPOINT_ENV = { KVFLEET_FAILPOINTS: '' } as const;
@@ -49,10 +49,11 @@ export async function injectFailpointFault(fault: FailpointFault, cluster: Clust
   }
   if (fault === 'slow-wal') {
     const ms = 50 + rng.int(300);
-    await arm(m.clientUrl, 'walBeforeSave', `sleep(${ms})`);
+    const site = rng.chance(0.5) ? 'walBeforeSave' : 'walAfterSave';
+    await arm(m.clientUrl, site, `sleep(${ms})`);
     await sleep(2_000 + rng.int(2_000));
-    await arm(m.clientUrl, 'walBeforeSave', 'off');
-    return `${who}'s WAL saves slowed by ${ms} ms for a while`;
+    await arm(m.clientUrl, site, 'off');
+    return `${who}'s WAL saves slowed by ${ms} ms (${site}) for a while`;
   }
   const site = CRASH_SITES[rng.int(CRASH_SITES.length)]!;
   await arm(m.clientUrl, site, 'crash');

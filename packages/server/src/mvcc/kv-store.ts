@@ -437,6 +437,8 @@ export class KvStore {
       b.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(ci.consistentIndex));
       b.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(ci.consistentTerm));
     });
+    // Committed but not yet visible or answered: a crash here must not apply it twice on restart.
+    if (failpointsOn) await hit('backendAfterCommit');
     // Durable: now publish to readers.
     for (const c of changes) {
       const r = { main: rev, sub: c.sub };
