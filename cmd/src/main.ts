@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchCommand } from './bench-command.js';
 import { proxyCommand } from './proxy-command.js';
 import { serverCommand } from './server-command.js';
 import { snapshotCommand } from './snapshot-command.js';
@@ -15,6 +16,7 @@ Commands:
   proxy           Run a read proxy in front of members (kvfleet proxy --help)
   up              Run a local cluster (3 members, 2 proxies) in this terminal (npm start)
   snapshot        snapshot restore <file>: a new member data dir from a saved snapshot
+  bench           load against etcd v3 endpoints (kvfleet bench --help)
   help            Show this help
 
 Options:
@@ -27,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'server') return serverCommand(argv.slice(1));
   if (argv[0] === 'proxy') return proxyCommand(argv.slice(1));
   if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1));
+  if (argv[0] === 'bench') return benchCommand(argv.slice(1));
   if (argv[0] === 'up') return upCommand(argv.slice(1), fileURLToPath(new URL('../bin/kvfleet.js', import.meta.url)));
   let parsed;
   try {
