@@ -6,6 +6,7 @@ import type { proto } from '@kvfleet/core';
 import { LeaderTracker } from '../src/upstream/leader-tracker.js';
 import { Upstream } from '../src/upstream/upstream.js';
 import { freePort } from './etcd-process.js';
+import { TcpFaultProxy } from '../../../test/robustness/faults/tcp-fault-proxy.js';
 import { fakeMember, type FakeMember } from './fake-upstream.js';
 
 const unavailable = (details: string) => Object.assign(new Error(details), { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
@@ -67,6 +68,33 @@ describe('Upstream', () => {
       details: 'etcdserver: request timed out',
     });
     expect(counts.puts).toBe(0);
+  });
+
+  it('does not send a write again when the connection dropped after it left (it may have been applied)', async () => {
+    const counts = { puts: 0 };
+    let front: TcpFaultProxy | undefined;
+    const m = await fakeMember({
+      KV: {
+        Put: () => {
+          counts.puts++;
+          // The connection drops mid-call: the write reached the member, the answer never comes.
+          front?.set({ kind: 'reset' });
+        },
+      },
+    });
+    members.push(m);
+    const [host, port] = m.endpoint.split(':') as [string, string];
+    front = await TcpFaultProxy.start({ target: { host, port: Number(port) } });
+    const other = { puts: 0 };
+    const live = await healthy(3, other);
+    upstream = new Upstream([`127.0.0.1:${String(front.port)}`, live.endpoint], { callTimeoutMs: 3000 });
+    try {
+      await expect(upstream.unary('KV', 'Put', { key: Buffer.from('a') }, { idempotent: false })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect(counts.puts).toBe(1);
+      expect(other.puts).toBe(0);
+    } finally {
+      await front.close();
+    }
   });
 
   it('does not retry other errors', async () => {

@@ -6,8 +6,8 @@
  * (LeaderTracker sets it) and among ours, saving the member-to-leader hop; else to the current one.
  *
  * Retry rule: a call is retried on the next endpoint only when it cannot have taken effect:
- * an idempotent call (reads) on any UNAVAILABLE, a write only when the connection itself failed
- * (UNAVAILABLE without one of etcd's own messages, which come from a member that got it).
+ * an idempotent call (reads) on any UNAVAILABLE, a write only when it was never sent (grpc-js
+ * had no connection for it).
  */
 import * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
@@ -122,7 +122,10 @@ function retryable(e: unknown, idempotent: boolean): boolean {
   if (idempotent && err.code === grpc.status.DEADLINE_EXCEEDED) return true;
   if (err.code !== grpc.status.UNAVAILABLE) return false;
   if (idempotent) return true;
-  return !(err.details ?? '').startsWith('etcdserver:');
+  // A write only when grpc-js never had a connection to send it on. A connection that dropped
+  // mid-call (a member removed or killed) may have delivered it: sending it again could apply
+  // it twice (the robustness harness caught exactly that), as etcd's client also refuses.
+  return (err.details ?? '').startsWith('No connection established');
 }
 
 /** `http://host:port` or `host:port` → `host:port`. */
