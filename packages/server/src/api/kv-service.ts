@@ -73,6 +73,7 @@ function isSerializableTxn(req: TxnRequest): boolean {
  * durable, as a member that acknowledged before its fsync would lose it in a power cut.
  */
 function ackThenCrash(server: EtcdServer): proto.PutResponse {
-  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 20);
+  // Late enough for the answer to reach the client, which is what makes it a lost acknowledged write.
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
   return { header: server.header(server.kv.currentRevision + 1) };
 }

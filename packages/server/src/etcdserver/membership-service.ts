@@ -331,8 +331,10 @@ export class MembershipService {
   }
 
   /**
-   * Voters the leader is connected to (etcd asks its transport): heard from within the last
-   * election timeout, and not probing, which is where a broken stream (MsgUnreachable) puts them.
+   * Voters the leader is connected to (etcd asks its transport): heard from in this check-quorum
+   * round or the one before (right after a round starts nobody has answered yet, and a request
+   * then would see every peer as gone), and not probing, which is where a broken stream
+   * (MsgUnreachable) puts them.
    */
   private connectivity(): { selfId: number; isActive: (id: number) => boolean } {
     const node = this.deps.node();
@@ -340,7 +342,7 @@ export class MembershipService {
       selfId: this.deps.selfId,
       isActive: (id) => {
         const p = node.progressOf(id);
-        return p !== undefined && p.recentActive && !p.probing;
+        return p !== undefined && (p.recentActive || p.activeLastRound) && !p.probing;
       },
     };
   }

@@ -24,6 +24,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** Heard from in the round before (recentActive as the last check-quorum found it). */
+  activeLastRound = false;
   readonly inflights: Inflights;
 
   constructor(

@@ -231,10 +231,10 @@ export class RaftNode {
    * On the leader: how far `id`'s log matches the leader's and whether it was heard from within
    * the last election timeout (for membership checks). Undefined on followers or for non-members.
    */
-  progressOf(id: number): { readonly match: number; readonly recentActive: boolean; readonly probing: boolean } | undefined {
+  progressOf(id: number): { readonly match: number; readonly recentActive: boolean; readonly activeLastRound: boolean; readonly probing: boolean } | undefined {
     if (this.raft.state !== 'Leader') return undefined;
     const pr = this.raft.prs.progress.get(id);
-    return pr === undefined ? undefined : { match: pr.match, recentActive: pr.recentActive, probing: pr.state === 'StateProbe' };
+    return pr === undefined ? undefined : { match: pr.match, recentActive: pr.recentActive, activeLastRound: pr.activeLastRound, probing: pr.state === 'StateProbe' };
   }
 
   get id(): number {

@@ -587,7 +587,10 @@ export class Raft {
         return true;
       case MessageType.MsgCheckQuorum:
         if (!this.prs.quorumActive()) this.becomeFollower(this.term, NONE);
-        for (const [id, pr] of this.prs.progress) pr.recentActive = id === this.id;
+        for (const [id, pr] of this.prs.progress) {
+          pr.activeLastRound = pr.recentActive;
+          pr.recentActive = id === this.id;
+        }
         return true;
       case MessageType.MsgProp:
         return this.handleProposal(m);
