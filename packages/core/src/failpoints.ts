@@ -31,7 +31,6 @@ function all(): Map<string, string> {
  */
 export const failpointsOn = process.env.KVFLEET_FAILPOINTS !== undefined;
 
-
 /** The failpoint's value ('' when set without one), or undefined when it is off. */
 export function failpoint(name: string): string | undefined {
   return all().get(name);
