@@ -9,9 +9,9 @@ import { proto } from '@kvfleet/core';
 import type { Compare, KeyValueSeen, KvRequest, KvResponse, Outcome, TxnOp, TxnOpResult } from './history.js';
 
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
-const text = (b: Uint8Array | null | undefined): string => (b ? Buffer.from(b).toString('utf8') : '');
-const num = (v: proto.Int64Like | null | undefined): number => proto.int64ToNumber(v ?? 0, 'int64');
-const idOf = (v: proto.Int64Like | null | undefined): string => proto.int64ToBigInt(v ?? 0).toString();
+export const text = (b: Uint8Array | null | undefined): string => (b ? Buffer.from(b).toString('utf8') : '');
+export const num = (v: proto.Int64Like | null | undefined): number => proto.int64ToNumber(v ?? 0, 'int64');
+export const idOf = (v: proto.Int64Like | null | undefined): string => proto.int64ToBigInt(v ?? 0).toString();
 
 export interface KvClients {
   readonly kv: proto.ServiceClient<'KV'>;
@@ -37,7 +37,8 @@ export function classifyError(e: unknown): Outcome {
   return { status: 'unknown', error: `${String(err.code ?? '?')} ${details}` };
 }
 
-function seen(kv: proto.Decoded<proto.KeyValue>): KeyValueSeen {
+/** A decoded KeyValue as the history records it. */
+export function seen(kv: proto.Decoded<proto.KeyValue>): KeyValueSeen {
   return {
     key: text(kv.key),
     value: text(kv.value),
@@ -48,7 +49,8 @@ function seen(kv: proto.Decoded<proto.KeyValue>): KeyValueSeen {
   };
 }
 
-const rangeEnd = (end: string | undefined): Uint8Array | undefined => (end === undefined ? undefined : end === '\0' ? Uint8Array.of(0) : utf8(end));
+/** A recorded range end as etcd's range_end ('\\0': every key from the start). */
+export const rangeEnd = (end: string | undefined): Uint8Array | undefined => (end === undefined ? undefined : end === '\0' ? Uint8Array.of(0) : utf8(end));
 
 const COMPARE_RESULT = { '=': proto.CompareResult.EQUAL, '!=': proto.CompareResult.NOT_EQUAL, '>': proto.CompareResult.GREATER, '<': proto.CompareResult.LESS } as const;
 const COMPARE_TARGET = { value: proto.CompareTarget.VALUE, mod: proto.CompareTarget.MOD, create: proto.CompareTarget.CREATE, version: proto.CompareTarget.VERSION } as const;

@@ -8,12 +8,10 @@
 import { performance } from 'node:perf_hooks';
 import { proto, type RandomSource } from '@kvfleet/core';
 import { memberClients, type MemberClients } from '../harness/kv-checks.js';
-import type { KeyValueSeen, WatchEventSeen, WatchRecord, WatchResponseSeen } from './history.js';
+import type { WatchEventSeen, WatchRecord, WatchResponseSeen } from './history.js';
+import { num, rangeEnd, seen, text } from './kv-client.js';
 
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
-const text = (b: Uint8Array | null | undefined): string => (b ? Buffer.from(b).toString('utf8') : '');
-const num = (v: proto.Int64Like | null | undefined): number => proto.int64ToNumber(v ?? 0, 'int64');
-const idOf = (v: proto.Int64Like | null | undefined): string => proto.int64ToBigInt(v ?? 0).toString();
 
 export interface WatchSpec {
   readonly key: string;
@@ -25,14 +23,10 @@ export interface WatchSpec {
   readonly progressNotify: boolean;
 }
 
-function kvSeen(kv: proto.Decoded<proto.KeyValue>): KeyValueSeen {
-  return { key: text(kv.key), value: text(kv.value), modRevision: num(kv.modRevision), createRevision: num(kv.createRevision), version: num(kv.version), lease: idOf(kv.lease) };
-}
-
 function eventSeen(e: proto.Decoded<proto.Event>): WatchEventSeen {
   const kv = e.kv!;
   const base = { type: e.type === proto.EventType.DELETE ? ('delete' as const) : ('put' as const), key: text(kv.key), value: text(kv.value), modRevision: num(kv.modRevision), createRevision: num(kv.createRevision), version: num(kv.version) };
-  return e.prevKv ? { ...base, prevKv: kvSeen(e.prevKv) } : base;
+  return e.prevKv ? { ...base, prevKv: seen(e.prevKv) } : base;
 }
 
 /** One recorded watch that survives endpoint failures. */
@@ -137,7 +131,7 @@ export class RecordedWatch {
     call.write({
       createRequest: {
         key: utf8(s.key),
-        ...(s.end === undefined ? {} : { rangeEnd: s.end === '\0' ? Uint8Array.of(0) : utf8(s.end) }),
+        ...(s.end === undefined ? {} : { rangeEnd: rangeEnd(s.end) }),
         startRevision: this.next,
         prevKv: s.prevKv,
         filters,
