@@ -2,15 +2,17 @@
 import { parseArgs } from 'node:util';
 import { prepareKeys, runBench, type BenchOptions, type BenchResult, type WorkloadName } from './bench/workloads.js';
 
-export const BENCH_USAGE = `Usage: kvfleet bench <put|range|txn|mixed|watch> --endpoints HOST:PORT[,...] [options]
+export const BENCH_USAGE = `Usage: kvfleet bench <put|range|txn|mixed|load|watch> --endpoints HOST:PORT[,...] [options]
 
 Workloads:
   put        1 key per request, random keys in --key-space
   range      --limit 1: one key; --limit N: a page of N keys of the prefix; --serializable or not
   txn        one compare on the key's mod revision, one put
   mixed      --read-ratio of ranges, the rest puts
-  watch      --watchers over --streams on the prefix, one writer at --rate;
-             latency from each put being issued to each watcher receiving its event
+  load       every key of --key-space written once, --batch puts per txn (bulk load)
+  watch      --watchers over --streams, spread over --prefixes sub-prefixes of the prefix,
+             one writer at --rate; latency from each put being issued to each watcher
+             receiving its event
 
 Options:
   --endpoints       comma-separated client addresses (host:port or URLs)      [127.0.0.1:2379]
@@ -27,13 +29,16 @@ Options:
   --read-ratio      mixed: share of reads                                      [0.9]
   --watchers        watch: watchers                                            [100]
   --streams         watch: watch streams the watchers are spread over          [10]
+  --prefixes        watch: sub-prefixes the watchers are spread over           [1]
+  --batch           load and --prepare: puts per txn                           [100]
   --prefix          key prefix                                                 [bench/]
   --prepare         write every key of --key-space first (for reads)           [false for put]
+  --no-prepare      range, mixed: the keys are already there
   --json            print the result as one JSON object
   -h, --help        show this help
 `;
 
-const WORKLOADS: readonly WorkloadName[] = ['put', 'range', 'txn', 'mixed', 'watch'];
+const WORKLOADS: readonly WorkloadName[] = ['put', 'range', 'txn', 'mixed', 'load', 'watch'];
 
 export async function benchCommand(argv: string[]): Promise<number> {
   let options: BenchOptions;
@@ -58,8 +63,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
         'read-ratio': { type: 'string', default: '0.9' },
         watchers: { type: 'string', default: '100' },
         streams: { type: 'string', default: '10' },
+        prefixes: { type: 'string', default: '1' },
+        batch: { type: 'string', default: '100' },
         prefix: { type: 'string', default: 'bench/' },
         prepare: { type: 'boolean' },
+        'no-prepare': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -79,7 +87,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const endpoints = values.endpoints.split(',').map((s) => s.trim()).filter(Boolean);
     if (endpoints.length === 0) throw new Error('--endpoints is required');
     json = values.json;
-    prepare = values.prepare ?? (workload === 'range' || workload === 'mixed');
+    prepare = !values['no-prepare'] && (values.prepare ?? (workload === 'range' || workload === 'mixed'));
     options = {
       workload,
       endpoints,
@@ -96,14 +104,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
       readRatio: Math.min(1, num('read-ratio', values['read-ratio'], 0)),
       watchers: num('watchers', values.watchers, 1),
       streams: num('streams', values.streams, 1),
+      prefixes: num('prefixes', values.prefixes, 1),
+      batch: num('batch', values.batch, 1),
       prefix: values.prefix,
+      // The harness samples the servers' memory at this line (watchers created, no writes yet).
+      ...(values.json ? { onWatchersCreated: () => void process.stderr.write('watchers-created\n') } : {}),
       ...(process.stderr.isTTY && !values.json ? { onProgress: progressBar(num('duration', values.duration, 0.1) * 1000) } : {}),
     };
   } catch (e) {
     process.stderr.write(`kvfleet bench: ${(e as Error).message}\n\n${BENCH_USAGE}`);
     return 2;
   }
-  if (prepare) await prepareKeys(options);
+  if (prepare && options.workload !== 'load') await prepareKeys(options);
   const result = await runBench(options);
   if (process.stderr.isTTY && !json) process.stderr.write('\n');
   process.stdout.write(json ? `${JSON.stringify(result)}\n` : formatResult(result));

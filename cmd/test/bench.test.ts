@@ -24,7 +24,7 @@ describe('kvfleet bench', () => {
     } finally {
       process.stderr.write = write;
     }
-    expect(chunks.join('')).toContain('the workload must be one of put, range, txn, mixed, watch');
+    expect(chunks.join('')).toContain('the workload must be one of put, range, txn, mixed, load, watch');
     expect(chunks.join('')).toContain('--clients: "0" must be a number >= 1');
   });
 });

@@ -3,25 +3,29 @@
  * run, with equivalent settings on loopback, plus a null server that shows the load generator's
  * own ceiling. Each workload runs `kvfleet bench ... --json` as its own process against each
  * system; server CPU per operation comes from /proc of every server process, which does not
- * depend on the client. Writes the results section of bench/RESULTS.md.
+ * depend on the client. Writes the results section of bench/RESULTS.md and bench/results.svg.
  *
- * Options: --seconds N (per workload, default 10), --only put,reads,watch, --check-perf (also
- * `etcdctl check perf --load=s|m` against both; a minute each), --out PATH.
+ * Options: --seconds N (per workload, default 10), --only put,reads,watch,coldstart,scale,
+ * --check-perf (also `etcdctl check perf --load=s|m` against both; a minute each), --out PATH.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { repoRoot, startCluster, type Cluster, type ClusterKind } from '../harness/cluster.js';
 import { freePort } from '../harness/ports.js';
 import { grpcTarget } from '../harness/probe.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
-import { peakRssBytes, totalCpuMicros } from './process-stats.js';
+import { ratioChartSvg, type ChartBar } from './chart.js';
+import { diskUsageBytes } from './disk-usage.js';
+import { peakRssBytes, readBytes, rssBytes, totalCpuMicros } from './process-stats.js';
 
 interface BenchJson {
   ops: number;
   errors: number;
+  errorSamples: Record<string, number>;
   throughput: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   deliveries?: number;
@@ -37,23 +41,46 @@ interface Row {
   readonly cpuPerOp: number;
   readonly cpuSeconds: number;
   readonly peakRssMiB: number;
+  /** Watch: growth of the servers' resident memory per watcher created. */
+  readonly bytesPerWatcher?: number;
+  /** Proxy reads: requests the proxy sent the members (revision checks + forwarded reads) per 1,000 reads. */
+  readonly upstreamPer1000?: number;
 }
 
 interface Target {
   readonly system: string;
   readonly endpoints: string[];
   readonly pids: () => number[];
+  /** A proxy's client URL, for its /metrics. */
+  readonly proxyUrl?: string;
+}
+
+interface ClusterContext {
+  readonly cluster: Cluster;
+  readonly dataRoot: string;
 }
 
 const KVFLEET = join(repoRoot(), 'cmd', 'bin', 'kvfleet.js');
 
-function run(exe: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  exe: string,
+  args: string[],
+  timeoutMs: number,
+  onStderrLine?: (line: string) => void,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let partial = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      partial += b.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onStderrLine?.(line);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -63,25 +90,75 @@ function run(exe: string, args: string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
+/** Sums the named counters of a Prometheus text exposition. */
+async function proxyCounters(proxyUrl: string, names: readonly string[]): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', proxyUrl))).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const name = line.split(/[ {]/, 1)[0]!;
+    if (names.includes(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+const UPSTREAM_READ_COUNTERS = ['kvfleet_proxy_upstream_revision_checks_total', 'kvfleet_proxy_range_forwarded_total'];
 const warmed = new Set<string>();
+
+function sumRss(pids: readonly number[]): number {
+  return pids.reduce((sum, p) => {
+    try {
+      return sum + rssBytes(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
 
 async function bench(target: Target, workload: string, args: string[], seconds: number): Promise<Row> {
   // A fresh server (and V8's JIT in it) is slow for its first seconds: warm it up unmeasured.
   if (!warmed.has(target.system)) {
     warmed.add(target.system);
-    await run(process.execPath, [KVFLEET, 'bench', 'put', '--clients', '50', '--endpoints', target.endpoints.join(','), '--duration', '3', '--json'], 60_000);
+    await run(process.execPath, [KVFLEET, 'bench', 'put', '--clients', '50', '--prefix', 'warmup/', '--endpoints', target.endpoints.join(','), '--duration', '3', '--json'], 60_000);
   }
   const pids = target.pids();
+  const watchers = args[0] === 'watch' ? Number(args[args.indexOf('--watchers') + 1]) : 0;
+  const rssBefore = sumRss(pids);
+  let rssCreated = rssBefore;
+  const upstreamBefore = target.proxyUrl === undefined ? 0 : await proxyCounters(target.proxyUrl, UPSTREAM_READ_COUNTERS);
   const cpuBefore = totalCpuMicros(pids);
-  const out = await run(process.execPath, [KVFLEET, 'bench', ...args, '--endpoints', target.endpoints.join(','), '--duration', String(seconds), '--json'], (seconds + 120) * 1000);
+  const out = await run(
+    process.execPath,
+    [KVFLEET, 'bench', ...args, '--endpoints', target.endpoints.join(','), '--duration', String(seconds), '--json'],
+    (seconds + 600) * 1000,
+    (line) => (line === 'watchers-created' ? (rssCreated = sumRss(pids)) : undefined),
+  );
   const cpuAfter = totalCpuMicros(pids);
   if (out.code !== 0) throw new Error(`kvfleet bench ${args.join(' ')} against ${target.system} failed: ${out.stderr}`);
   const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as BenchJson;
   const units = result.deliveries ?? result.ops;
   const cpu = cpuAfter - cpuBefore;
-  const peak = Math.max(0, ...pids.map((p) => { try { return peakRssBytes(p); } catch { return 0; } }));
-  const row = { workload, system: target.system, result, cpuPerOp: units > 0 ? cpu / units : 0, cpuSeconds: cpu / 1e6, peakRssMiB: peak / 2 ** 20 };
-  process.stdout.write(`${workload} / ${target.system}: ${result.throughput.toFixed(0)}/s, p99 ${result.latencyMs.p99.toFixed(1)} ms, ${row.cpuPerOp.toFixed(0)} µs server CPU per ${result.deliveries === undefined ? 'op' : 'delivery'}, ${result.errors} errors\n`);
+  const peak = pids.reduce((sum, p) => {
+    try {
+      return sum + peakRssBytes(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  const upstream = target.proxyUrl === undefined ? undefined : (await proxyCounters(target.proxyUrl, UPSTREAM_READ_COUNTERS)) - upstreamBefore;
+  const row: Row = {
+    workload,
+    system: target.system,
+    result,
+    cpuPerOp: units > 0 ? cpu / units : 0,
+    cpuSeconds: cpu / 1e6,
+    peakRssMiB: peak / 2 ** 20,
+    ...(watchers > 0 ? { bytesPerWatcher: (rssCreated - rssBefore) / watchers } : {}),
+    ...(upstream !== undefined && args[0] === 'range' ? { upstreamPer1000: (upstream * 1000) / Math.max(1, result.ops) } : {}),
+  };
+  const errors = Object.entries(result.errorSamples ?? {}).map(([e, n]) => `${n}× ${e}`).join('; ');
+  process.stdout.write(
+    `${workload} / ${target.system}: ${result.throughput.toFixed(0)}/s${result.deliveries === undefined ? '' : `, ${(result.deliveriesPerSecond ?? 0).toFixed(0)} deliveries/s, ${result.missedDeliveries ?? 0} missed`}, p99 ${result.latencyMs.p99.toFixed(1)} ms, ${row.cpuPerOp.toFixed(0)} µs server CPU per ${result.deliveries === undefined ? 'op' : 'delivery'}${row.bytesPerWatcher === undefined ? '' : `, ${row.bytesPerWatcher.toFixed(0)} B per watcher`}${row.upstreamPer1000 === undefined ? '' : `, ${row.upstreamPer1000.toFixed(1)} upstream per 1,000`}, ${result.errors} errors${errors ? ` (${errors})` : ''}\n`,
+  );
   return row;
 }
 
@@ -99,7 +176,11 @@ async function withNullServer<T>(fn: (t: Target) => Promise<T>): Promise<T> {
   }
 }
 
-async function withCluster<T>(kind: ClusterKind, proxy: boolean, fn: (members: Target, proxy: Target | undefined) => Promise<T>): Promise<T> {
+function proxyTarget(kind: ClusterKind, fleet: ProxyFleet, members: Target): Target {
+  return { system: `${kind} + 1 kvfleet proxy`, endpoints: fleet.clientUrls.map(grpcTarget), pids: () => [fleet.proxy(0).pid ?? 0, ...members.pids()], proxyUrl: fleet.clientUrls[0]! };
+}
+
+async function withCluster<T>(kind: ClusterKind, proxy: boolean, fn: (members: Target, proxy: Target | undefined, context: ClusterContext) => Promise<T>): Promise<T> {
   const dataRoot = await mkdtemp(join(tmpdir(), `kvfleet-bench-${kind}-`));
   let cluster: Cluster | undefined;
   let proxies: ProxyFleet | undefined;
@@ -108,9 +189,7 @@ async function withCluster<T>(kind: ClusterKind, proxy: boolean, fn: (members: T
     if (proxy) proxies = await startProxies(cluster, { count: 1, dataRoot });
     const c = cluster;
     const members: Target = { system: `${kind} (3 members)`, endpoints: c.clientUrls.map(grpcTarget), pids: () => Array.from({ length: c.size }, (_, i) => c.member(i).pid ?? 0) };
-    const p = proxies;
-    const proxyTarget = p === undefined ? undefined : { system: `${kind} + 1 kvfleet proxy`, endpoints: p.clientUrls.map(grpcTarget), pids: () => [p.proxy(0).pid ?? 0, ...members.pids()] };
-    return await fn(members, proxyTarget);
+    return await fn(members, proxies === undefined ? undefined : proxyTarget(kind, proxies, members), { cluster: c, dataRoot });
   } finally {
     await proxies?.stop();
     await cluster?.stop();
@@ -127,30 +206,130 @@ async function checkPerf(kind: ClusterKind, load: string): Promise<string> {
   });
 }
 
-function table(rows: readonly Row[], workload: string, reference = 'etcd (3 members)'): string {
+interface ColdStart {
+  readonly system: string;
+  readonly keys: number;
+  readonly loadKeysPerSecond: number;
+  readonly emptyReadyMs: number;
+  readonly readyMs: number;
+  readonly bytesRead: number;
+  readonly keyspaceBytes: number;
+  readonly proxyRssMiB: number;
+}
+
+/** One proxy started in front of `cluster`: milliseconds from spawn to /readyz 200, bytes it read by then, its RSS. */
+async function timedProxyStart(cluster: Cluster, dataRoot: string): Promise<{ readyMs: number; bytesRead: number; rss: number }> {
+  const t0 = performance.now();
+  const fleet = await startProxies(cluster, { count: 1, dataRoot, startTimeoutMs: 600_000 });
+  const readyMs = performance.now() - t0;
+  const pid = fleet.proxy(0).pid ?? 0;
+  const measured = { readyMs, bytesRead: readBytes(pid), rss: rssBytes(pid) };
+  await fleet.stop();
+  return measured;
+}
+
+/** Proxy cold start: time to /readyz over `keys` keys of 1 KiB, against a proxy started on an empty keyspace. */
+async function coldStart(kind: ClusterKind, keys: number): Promise<ColdStart> {
+  return withCluster(kind, false, async (members, _proxy, { cluster, dataRoot }) => {
+    const empty = await timedProxyStart(cluster, join(dataRoot, 'empty-proxy'));
+    const load = await run(process.execPath, [KVFLEET, 'bench', 'load', '--key-space', String(keys), '--val-size', '1024', '--prefix', 'cold/', '--endpoints', members.endpoints.join(','), '--json'], 1_800_000);
+    if (load.code !== 0) throw new Error(`loading ${keys} keys into ${kind} failed: ${load.stderr}`);
+    const loaded = JSON.parse(load.stdout.trim().split('\n').at(-1)!) as BenchJson;
+    const full = await timedProxyStart(cluster, join(dataRoot, 'full-proxy'));
+    const row: ColdStart = {
+      system: `${kind} + 1 kvfleet proxy`,
+      keys,
+      loadKeysPerSecond: loaded.throughput,
+      emptyReadyMs: empty.readyMs,
+      readyMs: full.readyMs,
+      bytesRead: full.bytesRead - empty.bytesRead,
+      keyspaceBytes: keys * (1024 + 32),
+      proxyRssMiB: full.rss / 2 ** 20,
+    };
+    process.stdout.write(`cold start / ${row.system}: ready in ${(row.readyMs / 1000).toFixed(2)} s (empty: ${(row.emptyReadyMs / 1000).toFixed(2)} s), ${(row.bytesRead / 2 ** 20).toFixed(1)} MiB read\n`);
+    return row;
+  });
+}
+
+interface Scale {
+  readonly system: string;
+  readonly keys: number;
+  readonly loadKeysPerSecond: number;
+  readonly dataDirMiBPerMember: number;
+  readonly memberRssMiB: number;
+}
+
+const SCALE_KEYS = 1_000_000;
+
+/** 1M keys of 256 B: bulk load, then puts and reads over the whole key space, and the data dir's size. */
+async function scale(kind: ClusterKind, seconds: number, rows: Row[]): Promise<Scale> {
+  return withCluster(kind, false, async (members, _proxy, { cluster }) => {
+    const common = ['--key-space', String(SCALE_KEYS), '--val-size', '256', '--prefix', 'scale/'];
+    const load = await bench(members, `scale: load ${SCALE_KEYS.toLocaleString('en')} keys of 256 B, txns of 100 puts`, ['load', ...common, '--clients', '16'], seconds);
+    rows.push(load);
+    rows.push(await bench(members, 'scale: put 256 B over 1M keys, 200 clients', ['put', ...common, '--clients', '200', '--conns', '100'], seconds));
+    rows.push(await bench(members, 'scale: range 1 key of 1M, serializable, 100 clients', ['range', ...common, '--no-prepare', '--clients', '100', '--conns', '20', '--serializable'], seconds));
+    rows.push(await bench(members, 'scale: range 1 key of 1M, linearizable, 100 clients', ['range', ...common, '--no-prepare', '--clients', '100', '--conns', '20'], seconds));
+    let disk = 0;
+    for (let i = 0; i < cluster.size; i++) disk += await diskUsageBytes(cluster.member(i).dataDir);
+    const result: Scale = {
+      system: members.system,
+      keys: SCALE_KEYS,
+      loadKeysPerSecond: load.result.throughput,
+      dataDirMiBPerMember: disk / cluster.size / 2 ** 20,
+      memberRssMiB: sumRss(members.pids()) / cluster.size / 2 ** 20,
+    };
+    process.stdout.write(`scale / ${result.system}: ${result.dataDirMiBPerMember.toFixed(0)} MiB data dir and ${result.memberRssMiB.toFixed(0)} MiB RSS per member\n`);
+    return result;
+  });
+}
+
+const REFERENCE = 'etcd (3 members)';
+
+function table(rows: readonly Row[], workload: string): string {
   const subset = rows.filter((r) => r.workload === workload);
-  const ref = subset.find((r) => r.system.startsWith(reference));
+  const ref = subset.find((r) => r.system === REFERENCE);
   const ceiling = subset.find((r) => r.system.startsWith('null'));
   const perDelivery = subset.some((r) => r.result.deliveries !== undefined);
+  const watcherMemory = subset.some((r) => r.bytesPerWatcher !== undefined);
+  const upstream = subset.some((r) => r.upstreamPer1000 !== undefined);
   const lines = [
-    `| system | ${perDelivery ? 'deliveries/s' : 'ops/s'} | vs etcd | vs ceiling | p50 ms | p99 ms | server CPU µs per ${perDelivery ? 'delivery' : 'op'} | CPU vs etcd | server CPU s | peak RSS MiB | errors |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| system | ${perDelivery ? 'deliveries/s' : 'ops/s'} | vs etcd | vs ceiling | p50 ms | p99 ms | server CPU µs per ${perDelivery ? 'delivery' : 'op'} | CPU vs etcd | server CPU s | peak RSS MiB |${watcherMemory ? ' RSS per watcher B |' : ''}${upstream ? ' upstream per 1,000 reads |' : ''} errors |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${watcherMemory ? '---:|' : ''}${upstream ? '---:|' : ''}---:|`,
   ];
   const rate = (r: Row) => (perDelivery ? (r.result.deliveriesPerSecond ?? 0) : r.result.throughput);
   for (const r of subset) {
     const vs = ref === undefined || r === ref ? '' : `${(rate(r) / rate(ref)).toFixed(2)}×`;
     const vc = ceiling === undefined || r === ceiling ? '' : `${(rate(r) / rate(ceiling)).toFixed(2)}×`;
     const cpuVs = ref === undefined || r === ref || ref.cpuPerOp === 0 ? '' : `${(r.cpuPerOp / ref.cpuPerOp).toFixed(2)}×`;
+    const memory = watcherMemory ? ` ${r.bytesPerWatcher === undefined ? '' : r.bytesPerWatcher.toFixed(0)} |` : '';
+    const up = upstream ? ` ${r.upstreamPer1000 === undefined ? '' : r.upstreamPer1000.toFixed(1)} |` : '';
     lines.push(
-      `| ${r.system} | ${rate(r).toFixed(0)} | ${vs} | ${vc} | ${r.result.latencyMs.p50.toFixed(1)} | ${r.result.latencyMs.p99.toFixed(1)} | ${r.cpuPerOp.toFixed(0)} | ${cpuVs} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.result.errors}${r.result.missedDeliveries ? `, ${r.result.missedDeliveries} missed` : ''} |`,
+      `| ${r.system} | ${rate(r).toFixed(0)} | ${vs} | ${vc} | ${r.result.latencyMs.p50.toFixed(1)} | ${r.result.latencyMs.p99.toFixed(1)} | ${r.cpuPerOp.toFixed(0)} | ${cpuVs} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |${memory}${up} ${r.result.errors}${r.result.missedDeliveries ? `, ${r.result.missedDeliveries} missed` : ''} |`,
     );
   }
   return lines.join('\n');
 }
 
+function chartBars(rows: readonly Row[]): ChartBar[] {
+  const bars: ChartBar[] = [];
+  for (const r of rows) {
+    const ref = rows.find((x) => x.workload === r.workload && x.system === REFERENCE);
+    if (ref === undefined) continue;
+    const rate = (x: Row) => x.result.deliveriesPerSecond ?? x.result.throughput;
+    bars.push({ workload: r.workload, system: r.system, throughputRatio: rate(r) / rate(ref), p99Ratio: r.result.latencyMs.p99 / ref.result.latencyMs.p99 });
+  }
+  return bars;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, only: { type: 'string', default: 'put,reads,watch' }, 'check-perf': { type: 'boolean', default: false }, out: { type: 'string' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      only: { type: 'string', default: 'put,reads,watch,coldstart,scale' },
+      'check-perf': { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
   });
   const seconds = Number(values.seconds);
   const only = new Set(values.only.split(','));
@@ -161,8 +340,15 @@ async function main(): Promise<void> {
     { name: 'range 1 key, serializable', args: readArgs(true, 1) },
     { name: 'range 1 key, linearizable', args: readArgs(false, 1) },
     { name: 'range 100-key page, serializable', args: readArgs(true, 100) },
+    { name: 'range 100-key page, linearizable', args: readArgs(false, 100) },
   ];
-  const watchArgs = ['watch', '--watchers', '100', '--streams', '10', '--rate', '500', '--val-size', '64'];
+  const watchVariants = [
+    { name: 'watch (a) informers: 100 watchers over 10 streams on 1 prefix, 500 puts/s of 64 B', args: ['watch', '--watchers', '100', '--streams', '10', '--rate', '500', '--val-size', '64', '--prefix', 'informers/'] },
+    {
+      name: 'watch (b) many keys: 10,000 watchers over 100 streams on 1,000 prefixes, 500 puts/s of 64 B',
+      args: ['watch', '--watchers', '10000', '--streams', '100', '--conns', '20', '--prefixes', '1000', '--rate', '500', '--val-size', '64', '--prefix', 'many/'],
+    },
+  ];
   const clientCounts = [1, 50, 200, 500];
 
   if (only.has('put') || only.has('reads')) {
@@ -172,7 +358,8 @@ async function main(): Promise<void> {
     });
   }
   for (const kind of ['etcd', 'kvfleet'] as const) {
-    await withCluster(kind, only.has('reads'), async (members, proxy) => {
+    if (!['put', 'reads', 'watch'].some((w) => only.has(w))) break;
+    await withCluster(kind, only.has('reads') || only.has('watch'), async (members, proxy) => {
       if (only.has('put')) for (const c of clientCounts) rows.push(await bench(members, `put, 1 KiB, ${c} clients`, putArgs(c), seconds));
       if (only.has('reads')) {
         for (const v of readVariants) {
@@ -180,37 +367,73 @@ async function main(): Promise<void> {
           if (proxy !== undefined) rows.push(await bench(proxy, v.name, v.args, seconds));
         }
       }
-      if (only.has('watch')) rows.push(await bench(members, 'watch: 100 watchers over 10 streams, 500 puts/s of 64 B', watchArgs, seconds));
+      if (only.has('watch')) {
+        for (const v of watchVariants) {
+          rows.push(await bench(members, v.name, v.args, seconds));
+          if (proxy !== undefined) rows.push(await bench(proxy, v.name, v.args, seconds));
+        }
+      }
     });
   }
+  const coldStarts: ColdStart[] = [];
+  if (only.has('coldstart')) for (const kind of ['etcd', 'kvfleet'] as const) coldStarts.push(await coldStart(kind, 100_000));
+  const scales: Scale[] = [];
+  if (only.has('scale')) for (const kind of ['etcd', 'kvfleet'] as const) scales.push(await scale(kind, seconds, rows));
   const perf: string[] = [];
   if (values['check-perf']) {
     for (const kind of ['etcd', 'kvfleet'] as const) for (const load of ['s', 'm']) perf.push(`- ${kind}, \`--load=${load}\`: ${await checkPerf(kind, load)}`);
   }
 
+  const path = values.out ?? join(repoRoot(), 'bench', 'RESULTS.md');
+  const chartPath = join(dirname(path), 'results.svg');
+  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}`;
   const workloads = [...new Set(rows.map((r) => r.workload))];
   const section = [
     BEGIN,
     '## kvfleet vs etcd 3.4, side by side (issue 7)',
     '',
-    `Command: \`npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}\``,
+    `Command: \`${command}\``,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; measured ${new Date().toISOString().slice(0, 16)} UTC.`,
     '',
     'Load from `kvfleet bench` (its own process, sharing the 2 cores with the servers). Ratios are',
     'against etcd in the same run; "vs ceiling" against the null server with the same client.',
     'Server CPU per operation sums every server process (members, and the proxy when used).',
     '',
+    ...(workloads.length > 0 ? ['![throughput and p99 as ratios of etcd\'s](results.svg)', ''] : []),
     ...workloads.flatMap((w) => [`### ${w}`, '', table(rows, w), '']),
+    ...(coldStarts.length > 0
+      ? [
+          '### Proxy cold start: 100,000 keys of 1 KiB',
+          '',
+          'Time from spawning `kvfleet proxy` to `/readyz` answering 200, and the bytes the proxy read',
+          'by then beyond what a proxy over an empty keyspace reads (rchar of /proc/<pid>/io).',
+          '',
+          '| upstream | bulk load keys/s | ready (empty keyspace) s | ready (100,000 keys) s | MiB read | keyspace MiB | proxy RSS MiB |',
+          '|---|---:|---:|---:|---:|---:|---:|',
+          ...coldStarts.map((c) => `| ${c.system} | ${c.loadKeysPerSecond.toFixed(0)} | ${(c.emptyReadyMs / 1000).toFixed(2)} | ${(c.readyMs / 1000).toFixed(2)} | ${(c.bytesRead / 2 ** 20).toFixed(1)} | ${(c.keyspaceBytes / 2 ** 20).toFixed(1)} | ${c.proxyRssMiB.toFixed(0)} |`),
+          '',
+        ]
+      : []),
+    ...(scales.length > 0
+      ? [
+          '### Scale: 1,000,000 keys of 256 B, on disk and in memory',
+          '',
+          '| system | bulk load keys/s | data dir per member MiB | RSS per member MiB |',
+          '|---|---:|---:|---:|',
+          ...scales.map((s) => `| ${s.system} | ${s.loadKeysPerSecond.toFixed(0)} | ${s.dataDirMiBPerMember.toFixed(0)} | ${s.memberRssMiB.toFixed(0)} |`),
+          '',
+        ]
+      : []),
     ...(perf.length > 0 ? ['### etcdctl check perf', '', ...perf, ''] : []),
     END,
   ].join('\n');
-  const path = values.out ?? join(repoRoot(), 'bench', 'RESULTS.md');
   const current = await readFile(path, 'utf8').catch(() => '# Benchmark results\n');
   const start = current.indexOf(BEGIN);
   const stop = current.indexOf(END);
   const next = start >= 0 && stop > start ? `${current.slice(0, start)}${section}${current.slice(stop + END.length)}` : `${current.trimEnd()}\n\n${section}\n`;
   await writeFile(path, next);
-  process.stdout.write(`results written to ${path}\n`);
+  if (workloads.length > 0) await writeFile(chartPath, ratioChartSvg(chartBars(rows), `kvfleet vs etcd 3.4 (${command})`));
+  process.stdout.write(`results written to ${path} and ${chartPath}\n`);
 }
 
 const BEGIN = '<!-- kvfleet-vs-etcd:begin (written by npm run bench) -->';

@@ -39,3 +39,10 @@ export function totalCpuMicros(pids: readonly number[]): number {
   }
   return sum;
 }
+
+/** Bytes `pid` has read through read(2) and friends, sockets included (rchar of /proc/<pid>/io). */
+export function readBytes(pid: number): number {
+  const io = readFileSync(`/proc/${String(pid)}/io`, 'utf8');
+  const m = /rchar:\s+(\d+)/.exec(io);
+  return m === null ? 0 : Number(m[1]);
+}

@@ -1,15 +1,16 @@
 /**
  * The workloads of `kvfleet bench` against any etcd v3 endpoints (members, proxies, etcd):
- * put, range, txn, mixed (closed-loop clients, optionally paced to a total rate) and watch
- * (watchers spread over streams on one prefix, a paced writer, latency from each put being
- * issued to each watcher receiving its event).
+ * put, range, txn, mixed (closed-loop clients, optionally paced to a total rate), load (every
+ * key of the key space written once, in txns of many puts) and watch (watchers spread over
+ * streams and over one or many prefixes, a paced writer, latency from each put being issued to
+ * each watcher receiving its event).
  */
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { prefixEnd, proto } from '@kvfleet/core';
 import { LatencyRecorder, type LatencySummary } from './latency-recorder.js';
 
-export type WorkloadName = 'put' | 'range' | 'txn' | 'mixed' | 'watch';
+export type WorkloadName = 'put' | 'range' | 'txn' | 'mixed' | 'load' | 'watch';
 
 export interface BenchOptions {
   readonly workload: WorkloadName;
@@ -32,8 +33,14 @@ export interface BenchOptions {
   readonly readRatio: number;
   readonly watchers: number;
   readonly streams: number;
+  /** Watch: the watchers are spread over this many sub-prefixes, each write goes to one. */
+  readonly prefixes: number;
+  /** Load: puts per txn (etcd's default --max-txn-ops is 128). */
+  readonly batch: number;
   readonly prefix: string;
   readonly onProgress?: (done: number, elapsedMs: number) => void;
+  /** Watch: called once every watcher is created, before the writer starts. */
+  readonly onWatchersCreated?: () => void;
 }
 
 export interface BenchResult {
@@ -77,20 +84,49 @@ function keyOf(options: BenchOptions, n: number): Buffer {
   return Buffer.from(`${options.prefix}${'0'.repeat(pad)}${digits}`);
 }
 
-/** Writes every key once so reads find them. */
-export async function prepareKeys(options: BenchOptions): Promise<void> {
+/** Writes every key of the key space once (so reads find them), `batch` puts per txn. */
+export async function prepareKeys(options: BenchOptions): Promise<BenchResult> {
   const channels = openChannels({ ...options, connections: Math.min(options.connections, 8) });
   const value = Buffer.alloc(options.valueSize, 0x61);
+  const latency = new LatencyRecorder();
+  const errors = new Map<string, number>();
+  const batch = Math.max(1, options.batch);
+  const started = performance.now();
   let next = 0;
+  let written = 0;
+  const progress = setInterval(() => options.onProgress?.(written, performance.now() - started), 250);
   await Promise.all(
-    Array.from({ length: 32 }, async (_, c) => {
+    Array.from({ length: Math.min(options.clients, 32) }, async (_, c) => {
       const ch = channels[c % channels.length]!;
-      for (let n = next++; n < options.keySpace; n = next++) {
-        await proto.unaryCall(ch.kv.Put.bind(ch.kv), { key: keyOf(options, n), value });
+      for (let first = next; first < options.keySpace; first = next) {
+        next = Math.min(options.keySpace, first + batch);
+        const success = [];
+        for (let n = first; n < next; n++) success.push({ requestPut: { key: keyOf(options, n), value } });
+        const t0 = performance.now();
+        try {
+          await proto.unaryCall(ch.kv.Txn.bind(ch.kv), { compare: [], success, failure: [] } as never);
+          latency.record(performance.now() - t0);
+          written += success.length;
+        } catch (e) {
+          countError(errors, e);
+        }
       }
     }),
   );
+  clearInterval(progress);
   for (const ch of channels) ch.close();
+  const seconds = (performance.now() - started) / 1000;
+  return finish('load', written, errors, seconds, latency);
+}
+
+function countError(errors: Map<string, number>, e: unknown): void {
+  const key = ((e as grpc.ServiceError).details ?? (e as Error).message).slice(0, 80);
+  errors.set(key, (errors.get(key) ?? 0) + 1);
+}
+
+function finish(workload: WorkloadName, ops: number, errors: Map<string, number>, seconds: number, latency: LatencyRecorder): BenchResult {
+  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+  return { workload, ops, errors: errorCount, errorSamples: Object.fromEntries(errors), seconds, throughput: ops / seconds, latencyMs: latency.summary() };
 }
 
 class Pacer {
@@ -110,6 +146,7 @@ class Pacer {
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (options.workload === 'watch') return runWatch(options);
+  if (options.workload === 'load') return prepareKeys(options);
   const channels = openChannels(options);
   const latency = new LatencyRecorder();
   const errors = new Map<string, number>();
@@ -153,8 +190,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           latency.record(performance.now() - t0);
           ops++;
         } catch (e) {
-          const key = ((e as grpc.ServiceError).details ?? (e as Error).message).slice(0, 80);
-          errors.set(key, (errors.get(key) ?? 0) + 1);
+          countError(errors, e);
         }
       }
     }),
@@ -162,26 +198,30 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   clearInterval(progress);
   const seconds = (performance.now() - started) / 1000;
   for (const ch of channels) ch.close();
-  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-  return { workload: options.workload, ops, errors: errorCount, errorSamples: Object.fromEntries(errors), seconds, throughput: ops / seconds, latencyMs: latency.summary() };
+  return finish(options.workload, ops, errors, seconds, latency);
 }
 
-/** Watchers over `streams` streams on the prefix; a writer at `rate`; latency from put issued to event received. */
+/**
+ * Watchers over `streams` streams, spread over `prefixes` sub-prefixes of the prefix (one: the
+ * prefix itself); a writer at `rate` cycling through the sub-prefixes; latency from put issued
+ * to event received. Every write must reach every watcher of its sub-prefix.
+ */
 async function runWatch(options: BenchOptions): Promise<BenchResult> {
   const channels = openChannels(options);
   const latency = new LatencyRecorder();
   const errors = new Map<string, number>();
   const issuedAt = new Map<string, number>();
   let deliveries = 0;
-  const prefix = Buffer.from(options.prefix);
-  const rangeEnd = prefixEnd(prefix);
+  const prefixCount = Math.max(1, Math.min(options.prefixes, options.watchers));
+  const prefixOf = (p: number) => (prefixCount === 1 ? options.prefix : `${options.prefix}p${String(p)}/`);
+  const watchersOn = Array.from({ length: prefixCount }, (_, p) => Math.floor(options.watchers / prefixCount) + (p < options.watchers % prefixCount ? 1 : 0));
   const streams = Array.from({ length: options.streams }, (_, s) => {
     const ch = channels[s % channels.length]!;
     const call = ch.watch.Watch();
     call.on('error', () => undefined);
     return call;
   });
-  // Every watcher created before the writer starts, so each must see every write.
+  // Every watcher created before the writer starts, so each must see every write to its prefix.
   let created = 0;
   await new Promise<void>((resolve) => {
     for (const call of streams) {
@@ -196,53 +236,45 @@ async function runWatch(options: BenchOptions): Promise<BenchResult> {
         }
       });
     }
-    for (let w = 0; w < options.watchers; w++) streams[w % streams.length]!.write({ createRequest: { key: prefix, rangeEnd } });
+    for (let w = 0; w < options.watchers; w++) {
+      const key = Buffer.from(prefixOf(w % prefixCount));
+      streams[w % streams.length]!.write({ createRequest: { key, rangeEnd: prefixEnd(key) } });
+    }
   });
+  options.onWatchersCreated?.();
 
   const pacer = new Pacer(options.rate > 0 ? options.rate : 500);
   const started = performance.now();
   const deadline = started + options.durationMs;
   let writes = 0;
+  let expected = 0;
   const progress = setInterval(() => options.onProgress?.(writes, performance.now() - started), 250);
   const writer = channels[0]!;
   const pending: Promise<void>[] = [];
   while (options.total > 0 ? writes < options.total : performance.now() < deadline) {
     await pacer.next();
     const tag = `w${writes}`;
-    const value = Buffer.concat([Buffer.from(tag, 'latin1'), Buffer.alloc(Math.max(0, options.valueSize - tag.length), 0x20)]).subarray(0, Math.max(options.valueSize, tag.length));
+    const value = Buffer.concat([Buffer.from(tag, 'latin1'), Buffer.alloc(Math.max(0, options.valueSize - tag.length), 0x20)]);
+    const p = writes % prefixCount;
+    const key = Buffer.from(`${prefixOf(p)}${String(Math.floor(writes / prefixCount) % options.keySpace)}`);
     issuedAt.set(value.toString('latin1'), performance.now());
     writes++;
     pending.push(
-      proto.unaryCall(writer.kv.Put.bind(writer.kv), { key: keyOf(options, writes % options.keySpace), value }).then(
-        () => undefined,
-        (e: unknown) => {
-          const key = ((e as grpc.ServiceError).details ?? (e as Error).message).slice(0, 80);
-          errors.set(key, (errors.get(key) ?? 0) + 1);
-        },
+      proto.unaryCall(writer.kv.Put.bind(writer.kv), { key, value }).then(
+        () => void (expected += watchersOn[p]!),
+        (e: unknown) => countError(errors, e),
       ),
     );
     if (pending.length > 1_000) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
   // Let the last events arrive.
-  const expected = (writes - [...errors.values()].reduce((a, b) => a + b, 0)) * options.watchers;
   const until = performance.now() + 5_000;
   while (deliveries < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   clearInterval(progress);
   const seconds = (performance.now() - started) / 1000;
   for (const s of streams) s.cancel();
   for (const ch of channels) ch.close();
-  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-  return {
-    workload: 'watch',
-    ops: writes - errorCount,
-    errors: errorCount,
-    errorSamples: Object.fromEntries(errors),
-    seconds,
-    throughput: (writes - errorCount) / seconds,
-    latencyMs: latency.summary(),
-    deliveries,
-    deliveriesPerSecond: deliveries / seconds,
-    missedDeliveries: Math.max(0, expected - deliveries),
-  };
+  const result = finish('watch', writes - [...errors.values()].reduce((a, b) => a + b, 0), errors, seconds, latency);
+  return { ...result, deliveries, deliveriesPerSecond: deliveries / seconds, missedDeliveries: Math.max(0, expected - deliveries) };
 }
