@@ -286,6 +286,8 @@ export class LmdbBackend implements Backend {
   private defragCount = 0;
   /** Batches and restore steps not yet settled; close() waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** getStats of `env` since the last write ended (see stats()). */
+  private cachedStats: { env: RootDatabase<Uint8Array, Uint8Array>; stats: LmdbStats } | undefined;
   private writing = false;
   private restoring = false;
   private closed = false;
@@ -527,13 +529,17 @@ export class LmdbBackend implements Backend {
 
   private stats(): LmdbStats {
     this.checkOpen();
-    return this.env.getStats() as LmdbStats;
+    // Sizes only change when a tracked write ends (or the environment is swapped): the quota
+    // check and metrics ask several times per request, and getStats walks LMDB's trees.
+    if (this.cachedStats?.env !== this.env) this.cachedStats = { env: this.env, stats: this.env.getStats() as LmdbStats };
+    return this.cachedStats.stats;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
     this.inFlight.add(p);
     const forget = (): void => {
       this.inFlight.delete(p);
+      this.cachedStats = undefined;
     };
     p.then(forget, forget);
     return p;

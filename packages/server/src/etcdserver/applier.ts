@@ -20,7 +20,7 @@ import type { Lessor } from '../lease/lessor.js';
 import type { WatchHub } from '@kvfleet/core';
 import { decodeInternalRequest } from '../apply/internal-codec.js';
 import { applyDeleteRange, applyPut, applyTxn, type LeaseBinding, type OpContext } from '../apply/kv-ops.js';
-import type { InternalRequest, MemberAttributesRequest } from '../apply/requests.js';
+import type { InternalRequest, MemberAttributesRequest, TxnRequest } from '../apply/requests.js';
 import type { AlarmStore } from '../maintenance/alarm-store.js';
 import type { ApplyQuota } from '../maintenance/quota-alarmer.js';
 import type { PendingRequests } from './pending-requests.js';
@@ -66,11 +66,86 @@ export class Applier implements StateMachine {
   }
 
   async applyEntries(entries: readonly Entry[]): Promise<void> {
-    for (const entry of entries) {
-      if (entry.index <= this.deps.state.kv.consistentIndex.consistentIndex) continue;
-      await this.applyEntry(entry);
+    let i = 0;
+    while (i < entries.length) {
+      const entry = entries[i]!;
+      if (entry.index <= this.deps.state.kv.consistentIndex.consistentIndex) {
+        i++;
+        continue;
+      }
+      const group = this.batchableRun(entries, i);
+      if (group.length > 1) {
+        i += await this.applyKvBatch(group);
+      } else {
+        await this.applyEntry(entry);
+        i++;
+      }
     }
     if (entries.length > 0) await this.deps.afterApply(entries[entries.length - 1]!.index);
+  }
+
+  /**
+   * The plain KV writes (put, delete, txn) starting at `from`, up to {@link MAX_KV_BATCH}: they
+   * change nothing outside the store but lease attachments, which commit hooks apply in order,
+   * so they can share one backend commit. Anything else (leases, alarms, compaction, membership,
+   * a txn reading at an explicit revision, which reads the published store) ends the run.
+   */
+  private batchableRun(entries: readonly Entry[], from: number): { entry: Entry; request: KvWriteRequest }[] {
+    const run: { entry: Entry; request: KvWriteRequest }[] = [];
+    for (let i = from; i < entries.length && run.length < MAX_KV_BATCH; i++) {
+      const entry = entries[i]!;
+      if (entry.type !== EntryType.Normal || entry.data.length === 0) break;
+      const request = decodeInternalRequest(entry.data);
+      if (request === undefined || !isBatchableKvWrite(request)) break;
+      run.push({ entry, request });
+    }
+    return run;
+  }
+
+  /**
+   * Applies a run of plain KV writes in one backend commit, settling each proposer as its write
+   * is published (as applyEntry does one by one). A write that fails as a request stops the
+   * batch there: it is recorded as applied and answered with its error. Returns how many
+   * entries were consumed.
+   */
+  private async applyKvBatch(run: readonly { entry: Entry; request: KvWriteRequest }[]): Promise<number> {
+    const { state } = this;
+    const overQuota = run.map(({ request }) => this.deps.quota.exceeds(request));
+    const outcome = await state.kv.writeBatch(
+      run.map(({ entry, request }) => ({
+        ci: { consistentIndex: entry.index, consistentTerm: entry.term },
+        fn: (txn: KvWriteTxn) => {
+          const refused = this.deps.alarms.refusal(request);
+          if (refused !== undefined) throw refused;
+          return this.run(txn, request);
+        },
+      })),
+      (i, written) => {
+        if (written.events.length > 0) {
+          state.hub.notify(written.revision, written.events);
+          state.hub.syncUnsynced();
+        }
+        this.settle(run[i]!.request, overQuota[i]!, { revision: written.revision, body: written.result });
+      },
+    );
+    if (outcome.failed === undefined) return outcome.written.length;
+    const { error } = outcome.failed;
+    if (!isRequestError(error)) throw error;
+    const { entry, request } = run[outcome.written.length]!;
+    await state.kv.write({ consistentIndex: entry.index, consistentTerm: entry.term }, () => undefined);
+    this.deps.pending.settle(request.id, { ok: false, error });
+    return outcome.written.length + 1;
+  }
+
+  /** Answers a proposer whose write was applied (with NOSPACE if it went over the quota). */
+  private settle(request: InternalRequest, overQuota: boolean, value: ApplyOutcome): void {
+    if (overQuota) {
+      // etcd's quota applier: the write stands, but its proposer hears NOSPACE once the alarm is raised.
+      const error = new EtcdError(ETCD_ERRORS.ErrGRPCNoSpace);
+      void this.deps.quota.raise().finally(() => this.deps.pending.settle(request.id, { ok: false, error }));
+    } else {
+      this.deps.pending.settle(request.id, { ok: true, value });
+    }
   }
 
   private async applyEntry(entry: Entry): Promise<void> {
@@ -88,13 +163,7 @@ export class Applier implements StateMachine {
     try {
       const overQuota = this.deps.quota.exceeds(request);
       const value = await this.applyRequest(ci, request);
-      if (overQuota) {
-        // etcd's quota applier: the write stands, but its proposer hears NOSPACE once the alarm is raised.
-        const error = new EtcdError(ETCD_ERRORS.ErrGRPCNoSpace);
-        void this.deps.quota.raise().finally(() => this.deps.pending.settle(request.id, { ok: false, error }));
-      } else {
-        this.deps.pending.settle(request.id, { ok: true, value });
-      }
+      this.settle(request, overQuota, value);
     } catch (error) {
       if (!isRequestError(error)) throw error;
       // The failed write recorded nothing; record that the entry is applied.
@@ -159,6 +228,21 @@ export class Applier implements StateMachine {
       detach: (id, key, txn) => lessor.detach(id, key, txn),
     };
   }
+}
+
+/** Plain KV writes applied in one backend commit when they come in a run (see Applier.batchableRun). */
+export const MAX_KV_BATCH = 256;
+
+type KvWriteRequest = Extract<InternalRequest, { put: unknown } | { deleteRange: unknown } | { txn: unknown }>;
+
+function isBatchableKvWrite(request: InternalRequest): request is KvWriteRequest {
+  if ('put' in request || 'deleteRange' in request) return true;
+  return 'txn' in request && !readsAtRevision(request.txn);
+}
+
+/** True if a txn (nested ones and both branches included) has a range at an explicit revision. */
+function readsAtRevision(txn: TxnRequest): boolean {
+  return [...txn.success, ...txn.failure].some((op) => ('requestRange' in op && op.requestRange.revision > 0) || ('requestTxn' in op && readsAtRevision(op.requestTxn)));
 }
 
 /** Errors that are a request's answer rather than a fault of the member. */

@@ -257,6 +257,11 @@ export class EtcdServer {
     return this.transport.rtt(peerId);
   }
 
+  /** The backend file's size: what the quota is checked against. */
+  get backendSizeBytes(): number {
+    return this.backend.sizeBytes();
+  }
+
   get backendSizes(): { size: number; inUse: number } {
     return { size: this.backend.sizeBytes(), inUse: this.backend.sizeInUseBytes() };
   }

@@ -6,8 +6,10 @@
  * picked up by the next round.
  *
  * Applying is pipelined: committed entries join an ordered queue that the state machine
- * drains while Raft goes on with the next Ready, as etcd does. The queue is bounded: past
- * {@link MAX_APPLY_BACKLOG} entries the driver waits for it before taking another Ready.
+ * drains while Raft goes on with the next Ready, as etcd does. Entries that queued up while an
+ * apply was running go to the state machine together (up to {@link MAX_APPLY_BATCH}), so a burst
+ * shares one backend commit. The queue is bounded: past {@link MAX_APPLY_BACKLOG} entries the
+ * driver waits for it before taking another Ready.
  */
 import type { RaftNode, Ready } from '../raft/raft-node.js';
 import { MessageType, isEmptySnapshot, type Entry, type Message, type ReadState, type Snapshot, type SoftState } from '../raft/types.js';
@@ -40,10 +42,17 @@ export interface RaftDriverHooks {
 /** Committed entries queued for the state machine beyond which the driver stops taking Readies. */
 export const MAX_APPLY_BACKLOG = 10_000;
 
+/** Most queued entries handed to the state machine in one call. */
+export const MAX_APPLY_BATCH = 1_024;
+
+type ApplyWork = { readonly snapshot: Snapshot } | { readonly entries: readonly Entry[] };
+
 export class RaftDriver {
   private running = false;
   private stopped = false;
-  private applyTail: Promise<void> = Promise.resolve();
+  private readonly applyQueue: ApplyWork[] = [];
+  /** The running drain of {@link applyQueue}, if any. */
+  private applying: Promise<void> | undefined;
   private applyBacklog = 0;
   private applied: number;
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
@@ -94,7 +103,7 @@ export class RaftDriver {
   /** Stops taking Readies and waits for queued applies to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.applyTail.catch(() => undefined);
+    await this.applying;
   }
 
   /** Processes Readies until there are none, unless a round is already under way. */
@@ -109,7 +118,7 @@ export class RaftDriver {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped && this.node.hasReady()) {
-        if (this.applyBacklog > MAX_APPLY_BACKLOG) await this.applyTail;
+        if (this.applyBacklog > MAX_APPLY_BACKLOG) await this.applying;
         await this.process(this.node.ready());
       }
     } catch (e) {
@@ -126,21 +135,8 @@ export class RaftDriver {
     this.send(early);
     await this.storage.persist(rd.snapshot, rd.entries, rd.hardState);
     this.send(late);
-    if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) {
-      const snapshot = rd.snapshot;
-      this.enqueueApply(0, async () => {
-        await this.stateMachine.applySnapshot(snapshot);
-        this.markApplied(snapshot.metadata.index);
-      });
-    }
-    if (rd.committedEntries.length > 0) {
-      const entries = rd.committedEntries;
-      const last = entries[entries.length - 1]!.index;
-      this.enqueueApply(entries.length, async () => {
-        await this.stateMachine.applyEntries(entries);
-        this.markApplied(last);
-      });
-    }
+    if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.enqueueApply({ snapshot: rd.snapshot });
+    if (rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });
     if (rd.readStates.length > 0) this.hooks.onReadStates?.(rd.readStates);
     this.node.advance(rd);
   }
@@ -151,21 +147,44 @@ export class RaftDriver {
     this.transport.send(out);
   }
 
-  private enqueueApply(count: number, task: () => Promise<void>): void {
-    this.applyBacklog += count;
-    this.applyTail = this.applyTail.then(async () => {
-      try {
-        await task();
-      } catch (e) {
-        this.stopped = true;
-        this.hooks.onFatal(e);
-        throw e;
-      } finally {
-        this.applyBacklog -= count;
-      }
+  private enqueueApply(work: ApplyWork): void {
+    if ('entries' in work) this.applyBacklog += work.entries.length;
+    this.applyQueue.push(work);
+    this.applying ??= this.drainApplies().finally(() => {
+      this.applying = undefined;
     });
-    // Failures are reported through onFatal; keep the chain from rejecting unhandled.
-    this.applyTail.catch(() => undefined);
+  }
+
+  /** Applies queued work in order; after a failure (reported through onFatal) nothing more. */
+  private async drainApplies(): Promise<void> {
+    try {
+      while (this.applyQueue.length > 0) {
+        const head = this.applyQueue[0]!;
+        if ('snapshot' in head) {
+          this.applyQueue.shift();
+          await this.stateMachine.applySnapshot(head.snapshot);
+          this.markApplied(head.snapshot.metadata.index);
+          continue;
+        }
+        const entries: Entry[] = [];
+        while (this.applyQueue.length > 0) {
+          const next = this.applyQueue[0]!;
+          if (!('entries' in next) || (entries.length > 0 && entries.length + next.entries.length > MAX_APPLY_BATCH)) break;
+          this.applyQueue.shift();
+          for (const e of next.entries) entries.push(e);
+        }
+        try {
+          await this.stateMachine.applyEntries(entries);
+        } finally {
+          this.applyBacklog -= entries.length;
+        }
+        this.markApplied(entries[entries.length - 1]!.index);
+      }
+    } catch (e) {
+      this.stopped = true;
+      this.applyQueue.length = 0;
+      this.hooks.onFatal(e);
+    }
   }
 
   private markApplied(index: number): void {

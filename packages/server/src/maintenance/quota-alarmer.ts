@@ -9,7 +9,7 @@ import type { InternalRequest } from '../apply/requests.js';
 import { quotaAvailable, type QuotaRequest } from './quota.js';
 
 export async function checkQuota(server: EtcdServer, req: QuotaRequest): Promise<void> {
-  if (quotaAvailable(server.backendSizes.size, server.config.quotaBackendBytes, req)) return;
+  if (quotaAvailable(server.backendSizeBytes, server.config.quotaBackendBytes, req)) return;
   // etcd waits for the alarm's proposal (ignoring its outcome) before answering.
   await server
     .propose({ alarm: { action: proto.AlarmAction.ACTIVATE, memberID: server.memberId, alarm: proto.AlarmType.NOSPACE } })
@@ -29,7 +29,7 @@ export function applyQuota(server: EtcdServer): ApplyQuota {
   return {
     exceeds(req) {
       if (!('put' in req || 'txn' in req || 'leaseGrant' in req)) return false;
-      return !quotaAvailable(server.backendSizes.size, server.config.quotaBackendBytes, req);
+      return !quotaAvailable(server.backendSizeBytes, server.config.quotaBackendBytes, req);
     },
     async raise() {
       if (server.alarms.has(proto.AlarmType.NOSPACE)) return;

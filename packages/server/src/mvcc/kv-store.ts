@@ -145,6 +145,21 @@ interface AuxWrite {
   readonly value: Uint8Array | undefined;
 }
 
+export interface BatchWrite<T> {
+  readonly ci: ConsistentIndex;
+  readonly fn: (txn: KvWriteTxn) => T;
+}
+
+export interface BatchOutcome<T> {
+  /** The writes made, in order: a prefix of the batch. */
+  readonly written: WriteResult<T>[];
+  /** The write whose callback threw, if one did; nothing of it or after it was made. */
+  readonly failed?: { readonly error: unknown };
+}
+
+/** The latest state per key (hex) staged by writes not yet published: the put record, or null if deleted. */
+type Overlay = Map<string, { key: Uint8Array; kv: KeyValue | null }>;
+
 interface Change {
   readonly sub: number;
   readonly key: Uint8Array;
@@ -271,6 +286,17 @@ export class KvStore {
    */
   write<T>(ci: ConsistentIndex, fn: (txn: KvWriteTxn) => T): Promise<WriteResult<T>> {
     return this.enqueue(() => this.runWrite(ci, fn));
+  }
+
+  /**
+   * Several writes in one backend commit, so a burst of applied entries pays one fsync instead
+   * of one each. Each callback sees the writes before it as if they had committed. All become
+   * visible once durable, published in order, `onPublished` called after each one (where
+   * write() would have resolved). A callback that throws stops the batch: the writes before it
+   * are made, it and the ones after are not, and `failed` carries its error.
+   */
+  writeBatch<T>(items: readonly BatchWrite<T>[], onPublished?: (i: number, r: WriteResult<T>) => void): Promise<BatchOutcome<T>> {
+    return this.enqueue(() => this.runWriteBatch(items, onPublished));
   }
 
   /**
@@ -404,55 +430,83 @@ export class KvStore {
   }
 
   private async runWrite<T>(ci: ConsistentIndex, fn: (txn: KvWriteTxn) => T): Promise<WriteResult<T>> {
-    checkConsistentIndex(ci);
-    if (ci.consistentIndex < this.consistent.consistentIndex) {
-      throw new MvccError(
-        'ErrMvccInvalidArgument',
-        `consistent index ${String(ci.consistentIndex)} is below the applied ${String(this.consistent.consistentIndex)}`,
-      );
-    }
+    const outcome = await this.runWriteBatch([{ ci, fn }]);
+    if (outcome.failed !== undefined) throw outcome.failed.error;
+    return outcome.written[0]!;
+  }
+
+  private async runWriteBatch<T>(items: readonly BatchWrite<T>[], onPublished?: (i: number, r: WriteResult<T>) => void): Promise<BatchOutcome<T>> {
+    // Stage every write against the index and one read view; later ones see earlier ones through `seen`.
+    const staged: { ci: ConsistentIndex; txn: WriteTxnImpl; rev: number; result: T }[] = [];
+    const seen: Overlay = new Map();
+    let failed: { error: unknown } | undefined;
+    let base = this.current;
+    let applied = this.consistent.consistentIndex;
     const view = this.backend.readTxn();
-    const txn = new WriteTxnImpl(this.index, view, this.current);
-    let result: T;
     try {
-      result = fn(txn);
+      for (const { ci, fn } of items) {
+        const txn = new WriteTxnImpl(this.index, view, base, seen);
+        let result: T;
+        try {
+          checkConsistentIndex(ci);
+          if (ci.consistentIndex < applied) {
+            throw new MvccError('ErrMvccInvalidArgument', `consistent index ${String(ci.consistentIndex)} is below the applied ${String(applied)}`);
+          }
+          result = fn(txn);
+          if (isThenable(result)) throw new MvccError('ErrMvccInvalidArgument', 'write callback must be synchronous');
+        } catch (error) {
+          failed = { error };
+          break;
+        } finally {
+          txn.close();
+        }
+        const rev = txn.changes.length === 0 ? base : base + 1;
+        txn.publishTo(seen);
+        staged.push({ ci, txn, rev, result });
+        base = rev;
+        applied = ci.consistentIndex;
+      }
     } finally {
-      txn.close();
       view.release();
     }
-    if (isThenable(result)) {
-      throw new MvccError('ErrMvccInvalidArgument', 'write callback must be synchronous');
-    }
-    const changes = txn.changes;
-    const rev = changes.length === 0 ? this.current : this.current + 1;
+    const last = staged.at(-1);
+    if (last === undefined) return { written: [], ...(failed === undefined ? {} : { failed }) };
     if (failpointsOn) await hit('backendBeforeCommit');
     await this.backend.batch((b) => {
-      for (const c of changes) {
-        b.put(KEY_BUCKET, encodeRevision({ main: rev, sub: c.sub }, { tombstone: c.tombstone }), encodeKeyValue(c.kv));
+      for (const { txn, rev } of staged) {
+        for (const c of txn.changes) {
+          b.put(KEY_BUCKET, encodeRevision({ main: rev, sub: c.sub }, { tombstone: c.tombstone }), encodeKeyValue(c.kv));
+        }
+        for (const a of txn.aux) {
+          if (a.value === undefined) b.delete(a.bucket, a.key);
+          else b.put(a.bucket, a.key, a.value);
+        }
       }
-      for (const a of txn.aux) {
-        if (a.value === undefined) b.delete(a.bucket, a.key);
-        else b.put(a.bucket, a.key, a.value);
-      }
-      b.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(ci.consistentIndex));
-      b.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(ci.consistentTerm));
+      b.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(last.ci.consistentIndex));
+      b.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(last.ci.consistentTerm));
     });
     // Committed but not yet visible or answered: a crash here must not apply it twice on restart.
     if (failpointsOn) await hit('backendAfterCommit');
-    // Durable: now publish to readers.
-    for (const c of changes) {
-      const r = { main: rev, sub: c.sub };
-      if (c.tombstone) this.index.tombstone(c.key, r);
-      else this.index.put(c.key, r);
+    // Durable: now publish to readers, one write after the other, as separate commits would have.
+    const written: WriteResult<T>[] = [];
+    for (const [i, { ci, txn, rev, result }] of staged.entries()) {
+      for (const c of txn.changes) {
+        const r = { main: rev, sub: c.sub };
+        if (c.tombstone) this.index.tombstone(c.key, r);
+        else this.index.put(c.key, r);
+      }
+      this.current = rev;
+      this.consistent = { consistentIndex: ci.consistentIndex, consistentTerm: ci.consistentTerm };
+      const events: KvEvent[] = txn.changes.map((c) => {
+        const type = c.tombstone ? 'delete' : 'put';
+        return c.prevKv === undefined ? { type, kv: c.kv } : { type, kv: c.kv, prevKv: c.prevKv };
+      });
+      runHooks(txn.hooks);
+      const r = { revision: rev, events, result };
+      written.push(r);
+      onPublished?.(i, r);
     }
-    this.current = rev;
-    this.consistent = { consistentIndex: ci.consistentIndex, consistentTerm: ci.consistentTerm };
-    const events: KvEvent[] = changes.map((c) => {
-      const type = c.tombstone ? 'delete' : 'put';
-      return c.prevKv === undefined ? { type, kv: c.kv } : { type, kv: c.kv, prevKv: c.prevKv };
-    });
-    runHooks(txn.hooks);
-    return { revision: rev, events, result };
+    return { written, ...(failed === undefined ? {} : { failed }) };
   }
 
   /**
@@ -539,14 +593,21 @@ class WriteTxnImpl implements KvWriteTxn {
   readonly aux: AuxWrite[] = [];
   readonly hooks: (() => void)[] = [];
   /** Latest state per key (hex) in this txn: the put record, or null if deleted. */
-  private readonly overlay = new Map<string, { key: Uint8Array; kv: KeyValue | null }>();
+  private readonly overlay: Overlay = new Map();
   private open = true;
 
   constructor(
     private readonly index: TreeIndex,
     private readonly view: ReadView,
     private readonly base: number,
+    /** What earlier writes of the same batch staged (they are not in the index yet). */
+    private readonly earlier: Overlay,
   ) {}
+
+  /** Adds this txn's changes to `into`, for the writes after it in a batch. */
+  publishTo(into: Overlay): void {
+    for (const [hex, o] of this.overlay) into.set(hex, o);
+  }
 
   close(): void {
     this.open = false;
@@ -631,7 +692,8 @@ class WriteTxnImpl implements KvWriteTxn {
 
   /** The live record of `key` as this txn sees it. */
   private get(key: Uint8Array): KeyValue | undefined {
-    const o = this.overlay.get(hexOf(key));
+    const hex = hexOf(key);
+    const o = this.overlay.get(hex) ?? this.earlier.get(hex);
     if (o !== undefined) return o.kv ?? undefined;
     const r = this.index.get(key, this.base);
     return r.found ? readRecord(this.view, r.modified) : undefined;
@@ -639,9 +701,18 @@ class WriteTxnImpl implements KvWriteTxn {
 
   /** The live records in `[key, end)` as this txn sees them, in key order. */
   private live(key: Uint8Array, end: Uint8Array | undefined): KeyValue[] {
+    if (end === undefined || end.length === 0) {
+      // One key (the common case: every put looks up its key): no scan of the staged writes.
+      const kv = this.get(key);
+      return kv === undefined ? [] : [kv];
+    }
     const out: KeyValue[] = [];
     for (const e of this.index.range(key, end, this.base).entries) {
-      if (!this.overlay.has(hexOf(e.key))) out.push(readRecord(this.view, e.modified));
+      const hex = hexOf(e.key);
+      if (!this.overlay.has(hex) && !this.earlier.has(hex)) out.push(readRecord(this.view, e.modified));
+    }
+    for (const [hex, { key: k, kv }] of this.earlier) {
+      if (kv !== null && !this.overlay.has(hex) && inRange(k, key, end)) out.push(kv);
     }
     for (const { key: k, kv } of this.overlay.values()) {
       if (kv !== null && inRange(k, key, end)) out.push(kv);
