@@ -8,7 +8,7 @@
  * Options: --seconds N (per workload, default 10), --only put,reads,watch,coldstart,scale,
  * --check-perf (also `etcdctl check perf --load=s|m` against both; a minute each), --out PATH.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { repoRoot, startCluster, type Cluster, type ClusterKind } from '../harne
 import { freePort } from '../harness/ports.js';
 import { grpcTarget } from '../harness/probe.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
+import { INSTALL_HINTS, whichBinary } from '../harness/requirements.js';
 import { ratioChartSvg, type ChartBar } from './chart.js';
 import { diskUsageBytes } from './disk-usage.js';
 import { peakRssBytes, readBytes, rssBytes, totalCpuMicros } from './process-stats.js';
@@ -322,7 +323,19 @@ function chartBars(rows: readonly Row[]): ChartBar[] {
   return bars;
 }
 
+/** etcd and etcdctl from Debian: installed when missing and we are root, else a clear error. */
+function ensureEtcd(): void {
+  const absent = (['etcd', 'etcdctl'] as const).filter((b) => whichBinary(process.env.KVFLEET_ETCD_BIN !== undefined && b === 'etcd' ? process.env.KVFLEET_ETCD_BIN : b) === undefined);
+  if (absent.length === 0) return;
+  const hint = absent.map((b) => INSTALL_HINTS[b]).join(' && ');
+  if (process.getuid?.() !== 0) throw new Error(`the benchmark compares with etcd 3.4, which is not installed: ${hint}`);
+  process.stdout.write(`installing etcd 3.4 from Debian (${hint})\n`);
+  const apt = spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server etcd-client`], { stdio: 'inherit' });
+  if (apt.status !== 0 || absent.some((b) => whichBinary(b) === undefined)) throw new Error(`could not install etcd: ${hint}`);
+}
+
 async function main(): Promise<void> {
+  ensureEtcd();
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '10' },
