@@ -53,6 +53,10 @@ export class RaftDriver {
   private readonly applyQueue: ApplyWork[] = [];
   /** The running drain of {@link applyQueue}, if any. */
   private applying: Promise<void> | undefined;
+  /** True while drainApplies runs (cleared by the drain itself, so no work is left stranded). */
+  private draining = false;
+  /** An apply failed: nothing after it may ever be applied (it would skip the failed entries). */
+  private applyFailed = false;
   private applyBacklog = 0;
   private applied: number;
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
@@ -110,9 +114,7 @@ export class RaftDriver {
   kick(): void {
     if (this.running || this.stopped) return;
     this.running = true;
-    void this.loop().finally(() => {
-      this.running = false;
-    });
+    void this.loop();
   }
 
   private async loop(): Promise<void> {
@@ -124,6 +126,10 @@ export class RaftDriver {
     } catch (e) {
       this.stopped = true;
       this.hooks.onFatal(e);
+    } finally {
+      // Here, not in a .finally() a turn later: a kick() in between would find the loop
+      // "running" and its Ready would wait for the next tick.
+      this.running = false;
     }
   }
 
@@ -148,11 +154,12 @@ export class RaftDriver {
   }
 
   private enqueueApply(work: ApplyWork): void {
+    if (this.applyFailed) return;
     if ('entries' in work) this.applyBacklog += work.entries.length;
     this.applyQueue.push(work);
-    this.applying ??= this.drainApplies().finally(() => {
-      this.applying = undefined;
-    });
+    if (this.draining) return;
+    this.draining = true;
+    this.applying = this.drainApplies();
   }
 
   /** Applies queued work in order; after a failure (reported through onFatal) nothing more. */
@@ -181,9 +188,16 @@ export class RaftDriver {
         this.markApplied(entries[entries.length - 1]!.index);
       }
     } catch (e) {
+      this.applyFailed = true;
       this.stopped = true;
       this.applyQueue.length = 0;
-      this.hooks.onFatal(e);
+      try {
+        this.hooks.onFatal(e);
+      } catch {
+        // The member is going down either way.
+      }
+    } finally {
+      this.draining = false;
     }
   }
 

@@ -489,6 +489,7 @@ export class KvStore {
     if (failpointsOn) await hit('backendAfterCommit');
     // Durable: now publish to readers, one write after the other, as separate commits would have.
     const written: WriteResult<T>[] = [];
+    let publishError: { error: unknown } | undefined;
     for (const [i, { ci, txn, rev, result }] of staged.entries()) {
       for (const c of txn.changes) {
         const r = { main: rev, sub: c.sub };
@@ -501,11 +502,17 @@ export class KvStore {
         const type = c.tombstone ? 'delete' : 'put';
         return c.prevKv === undefined ? { type, kv: c.kv } : { type, kv: c.kv, prevKv: c.prevKv };
       });
-      runHooks(txn.hooks);
       const r = { revision: rev, events, result };
       written.push(r);
-      onPublished?.(i, r);
+      // Every write is durable: publish them all even if a hook or the caller throws, then report the first error.
+      try {
+        runHooks(txn.hooks);
+        onPublished?.(i, r);
+      } catch (error) {
+        publishError ??= { error };
+      }
     }
+    if (publishError !== undefined) throw publishError.error;
     return { written, ...(failed === undefined ? {} : { failed }) };
   }
 
