@@ -287,6 +287,29 @@ async function scale(kind: ClusterKind, seconds: number, rows: Row[]): Promise<S
 
 const REFERENCE = 'etcd (3 members)';
 
+/** Every figure of the runs merged into bench/RESULTS.md, kept in bench/results.json. */
+interface Saved {
+  runs: { run: number; command: string; at: string; commit: string }[];
+  rows: (Row & { run: number })[];
+  coldStarts: (ColdStart & { run: number })[];
+  scales: (Scale & { run: number })[];
+  perf: { line: string; run: number }[];
+}
+
+async function loadSaved(path: string): Promise<Saved> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Saved;
+  } catch {
+    return { runs: [], rows: [], coldStarts: [], scales: [], perf: [] };
+  }
+}
+
+function gitHead(): string {
+  const out = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot(), encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot(), encoding: 'utf8' }).stdout.trim() !== '';
+  return `${out.stdout.trim() || 'unknown'}${dirty ? ' (with uncommitted changes)' : ''}`;
+}
+
 function table(rows: readonly Row[], workload: string): string {
   const subset = rows.filter((r) => r.workload === workload);
   const ref = subset.find((r) => r.system === REFERENCE);
@@ -341,6 +364,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       only: { type: 'string', default: 'put,reads,watch,coldstart,scale' },
       'check-perf': { type: 'boolean', default: false },
+      merge: { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   });
@@ -348,7 +372,8 @@ async function main(): Promise<void> {
   const only = new Set(values.only.split(','));
   const rows: Row[] = [];
   const putArgs = (clients: number) => ['put', '--clients', String(clients), '--conns', String(Math.min(clients, 100)), '--val-size', '1024', '--key-space', '100000'];
-  const readArgs = (serializable: boolean, limit: number) => ['range', '--clients', '100', '--conns', '20', '--key-space', '1000', '--limit', String(limit), '--prepare', ...(serializable ? ['--serializable'] : [])];
+  // Their own prefix: a page of 100 must not range over the 100,000 keys the puts wrote (etcd counts them all).
+  const readArgs = (serializable: boolean, limit: number) => ['range', '--clients', '100', '--conns', '20', '--key-space', '1000', '--limit', String(limit), '--prefix', 'reads/', '--prepare', ...(serializable ? ['--serializable'] : [])];
   const readVariants = [
     { name: 'range 1 key, serializable', args: readArgs(true, 1) },
     { name: 'range 1 key, linearizable', args: readArgs(false, 1) },
@@ -399,53 +424,69 @@ async function main(): Promise<void> {
 
   const path = values.out ?? join(repoRoot(), 'bench', 'RESULTS.md');
   const chartPath = join(dirname(path), 'results.svg');
-  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}`;
-  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const jsonPath = join(dirname(path), 'results.json');
+  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}${values.merge ? ' --merge' : ''}`;
+  // --merge keeps the previous runs' figures for what this run did not measure.
+  const saved: Saved = values.merge ? await loadSaved(jsonPath) : { runs: [], rows: [], coldStarts: [], scales: [], perf: [] };
+  const run = saved.runs.length + 1;
+  saved.runs.push({ run, command, at: `${new Date().toISOString().slice(0, 16)} UTC`, commit: gitHead() });
+  const measured = new Set(rows.map((r) => r.workload));
+  saved.rows = [...saved.rows.filter((r) => !measured.has(r.workload)), ...rows.map((r) => ({ ...r, run }))];
+  if (coldStarts.length > 0) saved.coldStarts = coldStarts.map((c) => ({ ...c, run }));
+  if (scales.length > 0) saved.scales = scales.map((c) => ({ ...c, run }));
+  if (perf.length > 0) saved.perf = perf.map((line) => ({ line, run }));
+  const order = [...clientCounts.map((c) => `put, 1 KiB, ${c} clients`), ...readVariants.map((v) => v.name), ...watchVariants.map((v) => v.name)];
+  const rank = (w: string) => (order.includes(w) ? order.indexOf(w) : order.length);
+  const allRows = [...saved.rows].sort((a, b) => rank(a.workload) - rank(b.workload));
+  const workloads = [...new Set(allRows.map((r) => r.workload))];
+  const runOf = (w: string) => allRows.find((r) => r.workload === w)?.run;
   const section = [
     BEGIN,
     '## kvfleet vs etcd 3.4, side by side (issue 7)',
     '',
-    `Command: \`${command}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; measured ${new Date().toISOString().slice(0, 16)} UTC.`,
+    ...saved.runs.filter((r) => [...saved.rows, ...saved.coldStarts, ...saved.scales, ...saved.perf].some((x) => x.run === r.run)).map((r) => `- run ${r.run}: \`${r.command}\` at commit ${r.commit}, ${r.at}`),
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
     '',
     'Load from `kvfleet bench` (its own process, sharing the 2 cores with the servers). Ratios are',
     'against etcd in the same run; "vs ceiling" against the null server with the same client.',
     'Server CPU per operation sums every server process (members, and the proxy when used).',
     '',
     ...(workloads.length > 0 ? ['![throughput and p99 as ratios of etcd\'s](results.svg)', ''] : []),
-    ...workloads.flatMap((w) => [`### ${w}`, '', table(rows, w), '']),
-    ...(coldStarts.length > 0
+    ...workloads.flatMap((w) => [`### ${w} (run ${runOf(w) ?? '?'})`, '', table(allRows, w), '']),
+    ...(saved.coldStarts.length > 0
       ? [
-          '### Proxy cold start: 100,000 keys of 1 KiB',
+          `### Proxy cold start: 100,000 keys of 1 KiB (run ${saved.coldStarts[0]!.run})`,
           '',
           'Time from spawning `kvfleet proxy` to `/readyz` answering 200, and the bytes the proxy read',
           'by then beyond what a proxy over an empty keyspace reads (rchar of /proc/<pid>/io).',
           '',
           '| upstream | bulk load keys/s | ready (empty keyspace) s | ready (100,000 keys) s | MiB read | keyspace MiB | proxy RSS MiB |',
           '|---|---:|---:|---:|---:|---:|---:|',
-          ...coldStarts.map((c) => `| ${c.system} | ${c.loadKeysPerSecond.toFixed(0)} | ${(c.emptyReadyMs / 1000).toFixed(2)} | ${(c.readyMs / 1000).toFixed(2)} | ${(c.bytesRead / 2 ** 20).toFixed(1)} | ${(c.keyspaceBytes / 2 ** 20).toFixed(1)} | ${c.proxyRssMiB.toFixed(0)} |`),
+          ...saved.coldStarts.map((c) => `| ${c.system} | ${c.loadKeysPerSecond.toFixed(0)} | ${(c.emptyReadyMs / 1000).toFixed(2)} | ${(c.readyMs / 1000).toFixed(2)} | ${(c.bytesRead / 2 ** 20).toFixed(1)} | ${(c.keyspaceBytes / 2 ** 20).toFixed(1)} | ${c.proxyRssMiB.toFixed(0)} |`),
           '',
         ]
       : []),
-    ...(scales.length > 0
+    ...(saved.scales.length > 0
       ? [
-          '### Scale: 1,000,000 keys of 256 B, on disk and in memory',
+          `### Scale: 1,000,000 keys of 256 B, on disk and in memory (run ${saved.scales[0]!.run})`,
           '',
           '| system | bulk load keys/s | data dir per member MiB | RSS per member MiB |',
           '|---|---:|---:|---:|',
-          ...scales.map((s) => `| ${s.system} | ${s.loadKeysPerSecond.toFixed(0)} | ${s.dataDirMiBPerMember.toFixed(0)} | ${s.memberRssMiB.toFixed(0)} |`),
+          ...saved.scales.map((s) => `| ${s.system} | ${s.loadKeysPerSecond.toFixed(0)} | ${s.dataDirMiBPerMember.toFixed(0)} | ${s.memberRssMiB.toFixed(0)} |`),
           '',
         ]
       : []),
-    ...(perf.length > 0 ? ['### etcdctl check perf', '', ...perf, ''] : []),
+    ...(saved.perf.length > 0 ? [`### etcdctl check perf (run ${saved.perf[0]!.run})`, '', ...saved.perf.map((p) => p.line), ''] : []),
     END,
   ].join('\n');
+  await writeFile(jsonPath, `${JSON.stringify(saved, null, 1)}\n`);
   const current = await readFile(path, 'utf8').catch(() => '# Benchmark results\n');
   const start = current.indexOf(BEGIN);
   const stop = current.indexOf(END);
   const next = start >= 0 && stop > start ? `${current.slice(0, start)}${section}${current.slice(stop + END.length)}` : `${current.trimEnd()}\n\n${section}\n`;
   await writeFile(path, next);
-  if (workloads.length > 0) await writeFile(chartPath, ratioChartSvg(chartBars(rows), `kvfleet vs etcd 3.4 (${command})`));
+  if (workloads.length > 0) await writeFile(chartPath, ratioChartSvg(chartBars(allRows), 'kvfleet vs etcd 3.4, same machine, same run (bench/RESULTS.md)'));
   process.stdout.write(`results written to ${path} and ${chartPath}\n`);
 }
 

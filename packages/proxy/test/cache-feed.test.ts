@@ -116,6 +116,14 @@ describe.runIf(needEtcd)('cache feed (etcd 3.4)', () => {
     // A caller after a finished check gets a fresh one that sees newer writes.
     await put('check/x', '1');
     expect(await feed.currentRevision()).toBe(revision + 1);
+    // A write acknowledged while a batch waits for its turn is covered by that batch's check.
+    const before = checks;
+    const waiting = Array.from({ length: 50 }, () => feed.currentRevision());
+    await put('check/y', '1');
+    const late = feed.currentRevision();
+    for (const r of await Promise.all(waiting)) expect(r).toBeGreaterThanOrEqual(revision + 1);
+    expect(await late).toBe(revision + 2);
+    expect(checks - before).toBeLessThanOrEqual(2);
     upstream.close();
   });
 });

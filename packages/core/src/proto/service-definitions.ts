@@ -187,6 +187,8 @@ function buildDefinition(fullName: string): grpc.ServiceDefinition {
 
 function serializer(type: Type): (value: unknown) => Buffer {
   return (value) => {
+    // Already encoded (a watch fan-out encodes a revision's events once for every watcher).
+    if (Buffer.isBuffer(value)) return value;
     const bytes = type.encode(value as object).finish();
     // grpc-js wants a Buffer; protobufjs already returns one under Node, so this rarely copies.
     return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -13,6 +13,8 @@ import type { Event, KeyValue, ResponseHeader } from '../proto/kv.js';
 import type { ServiceHandlers } from '../proto/service-definitions.js';
 import type { WatchRequest, WatchResponse as WireWatchResponse } from '../proto/watch.js';
 import type { WatchHub } from './watch-hub.js';
+import { SharedEventEncoding, watchIdField } from './shared-encoding.js';
+import { encodeMessage } from '../proto/loader.js';
 import type { WatchResponse } from './watch-messages.js';
 import type { WatchStream } from './watch-stream.js';
 
@@ -39,18 +41,31 @@ export interface WatchServiceOptions {
 }
 
 export function watchService(options: WatchServiceOptions): ServiceHandlers<'Watch'> {
-  return { Watch: (call) => serveWatch(options, call) };
+  // One per service, so every stream's watchers share the encoding of a revision's events.
+  const shared = new SharedEventEncoding((revision, events) =>
+    bufferOf(encodeMessage('etcdserverpb.WatchResponse', { header: options.header(revision), events: events.map(eventToWire) })),
+  );
+  return { Watch: (call) => serveWatch(options, shared, call) };
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 type WatchCall = grpc.ServerDuplexStream<WatchRequest, WireWatchResponse>;
 
-function serveWatch(options: WatchServiceOptions, call: WatchCall): void {
+function serveWatch(options: WatchServiceOptions, shared: SharedEventEncoding, call: WatchCall): void {
   const { hub, openStreams } = options;
   /** Watches that asked for fragmentation: their big responses are split. */
   const fragmenting = new Set<number>();
   let ended = false;
 
   const write = (r: WatchResponse): boolean => {
+    const plainEvents = r.events.length > 0 && r.created !== true && r.canceled !== true && r.cancelReason === undefined && r.compactRevision === undefined;
+    if (plainEvents && (!fragmenting.has(r.watchId) || r.events.length <= 1)) {
+      // The service's serializer passes encoded bytes through (proto/service-definitions.ts).
+      return call.write(Buffer.concat([watchIdField(r.watchId), shared.body(r.revision, r.events)]) as unknown as WireWatchResponse);
+    }
     const base: WireWatchResponse = { header: options.header(r.revision), watchId: r.watchId };
     if (r.created === true) base.created = true;
     if (r.canceled === true) base.canceled = true;

@@ -5,6 +5,7 @@
  * cache's revision + 1, so nothing is missed or repeated; if the upstream compacted past the
  * cache, it lists again.
  */
+import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
 import { failpoint, proto, type KeyValue, type KvEvent, type WatchCache } from '@kvfleet/core';
 import type { Upstream } from './upstream.js';
@@ -25,6 +26,20 @@ const WHOLE_KEYSPACE = Uint8Array.of(0);
 const BACKOFF_MS_MIN = 100;
 const BACKOFF_MS_MAX = 2_000;
 const REVISION_CHECK_TIMEOUT_MS = 1_000;
+/** Any single key: a Range's header carries the store's revision whatever the key. */
+const REVISION_PROBE_KEY = Uint8Array.of(0);
+/** A check that served this many reads makes the next one wait the longest. */
+const FULL_CHECK_BATCH = 100;
+const MAX_CHECK_SPACING_MS = 15;
+
+/**
+ * How long after a check starts the next may start, from how many reads the last one served:
+ * none for a lone reader, growing with load up to {@link MAX_CHECK_SPACING_MS} (the batch then
+ * grows with it, since reads keep arriving meanwhile).
+ */
+export function checkSpacingMs(lastBatchSize: number): number {
+  return Math.min(1, lastBatchSize / FULL_CHECK_BATCH) * MAX_CHECK_SPACING_MS * (lastBatchSize > 1 ? 1 : 0);
+}
 
 type WireKeyValue = proto.Decoded<proto.KeyValue>;
 
@@ -40,9 +55,12 @@ export class CacheFeed {
   private newestRevision = 0;
   /** Since when the cache has been behind the newest upstream revision heard of (0: it is not). */
   private behindSinceMs = 0;
-  /** The in-flight linearizable check, and the one queued behind it for later callers. */
-  private inFlight: Promise<number> | undefined;
-  private queued: Promise<number> | undefined;
+  /** The next linearizable check, not started yet: callers arriving now join it. */
+  private joinable: { callers: number; revision: Promise<number> } | undefined;
+  /** Settles when the latest check has (checks run one after the other). */
+  private lastCheck: Promise<void> = Promise.resolve();
+  private lastCheckStart = -Infinity;
+  private lastBatchSize = 0;
   private readonly pageSize: number;
 
   constructor(
@@ -98,24 +116,34 @@ export class CacheFeed {
   }
 
   /**
-   * The cluster's current revision from one linearizable upstream read. A caller arriving while
-   * a check is in flight waits for the next one: that one starts after the caller arrived, so
-   * its revision covers every write acknowledged before the caller's read.
+   * The cluster's current revision from one linearizable upstream read. Callers join the next
+   * check that has not started yet, so its revision covers every write acknowledged before any
+   * of them arrived; checks run one at a time. Under load a check waits a little after the
+   * previous one started ({@link checkSpacingMs}), so each serves a large batch of reads: a
+   * lone reader is not delayed, a busy proxy sends a few checks per thousand reads.
    */
   currentRevision(): Promise<number> {
-    if (this.inFlight === undefined) {
-      this.inFlight = this.check().finally(() => {
-        this.inFlight = undefined;
-      });
-      return this.inFlight;
+    if (this.joinable !== undefined) {
+      this.joinable.callers++;
+      return this.joinable.revision;
     }
-    this.queued ??= this.inFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.currentRevision();
-      });
-    return this.queued;
+    const batch: { callers: number; revision: Promise<number> } = { callers: 1, revision: Promise.resolve(0) };
+    const previous = this.lastCheck;
+    batch.revision = previous.then(async () => {
+      const wait = this.lastCheckStart + checkSpacingMs(this.lastBatchSize) - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // From here on, new callers wait for the next check: this one may not cover them.
+      if (this.joinable === batch) this.joinable = undefined;
+      this.lastCheckStart = performance.now();
+      this.lastBatchSize = batch.callers;
+      return this.check();
+    });
+    this.joinable = batch;
+    this.lastCheck = batch.revision.then(
+      () => undefined,
+      () => undefined,
+    );
+    return batch.revision;
   }
 
   private async check(): Promise<number> {
@@ -123,7 +151,8 @@ export class CacheFeed {
     const res = await this.upstream.unary<proto.Decoded<proto.RangeResponse>>(
       'KV',
       'Range',
-      { key: WHOLE_KEYSPACE, countOnly: true, limit: 1 },
+      // One key, so the check costs the member an index lookup, not a count of the keyspace.
+      { key: REVISION_PROBE_KEY, countOnly: true },
       // Short, so a check stuck on a member that just died moves to the next one in time.
       { idempotent: true, timeoutMs: REVISION_CHECK_TIMEOUT_MS, toLeader: true },
     );
