@@ -79,9 +79,10 @@ export class MemberStorage {
 
   /**
    * Step 1 of a Ready: a received snapshot (metadata durable, then its WAL marker), then the
-   * entries and hard state in one durable save; then the in-memory log.
+   * entries and hard state in one save, fsynced unless `mustSync` is false (only the commit
+   * index moved, as in etcd); then the in-memory log.
    */
-  async persist(snapshot: Snapshot | undefined, entries: readonly Entry[], hardState: HardState | undefined): Promise<void> {
+  async persist(snapshot: Snapshot | undefined, entries: readonly Entry[], hardState: HardState | undefined, mustSync = true): Promise<void> {
     if (snapshot !== undefined && !isEmptySnapshot(snapshot)) {
       await this.snapshotter.save(snapshot);
       await this.wal.saveSnapshotMarker({ index: snapshot.metadata.index, term: snapshot.metadata.term });
@@ -89,7 +90,8 @@ export class MemberStorage {
     }
     if (entries.length > 0 || hardState !== undefined) {
       if (failpointsOn) await hit('walBeforeSave');
-      await this.wal.save(hardState === undefined ? { entries } : { entries, hardState });
+      const sync = mustSync || entries.length > 0;
+      await this.wal.save(hardState === undefined ? { entries, sync } : { entries, hardState, sync });
       if (failpointsOn) await hit('walAfterSave');
     }
     if (entries.length > 0) this.raftStorage.append(entries);

@@ -139,7 +139,7 @@ export class RaftDriver {
     const late: Message[] = [];
     for (const out of rd.messages) (out.waitForPersistence ? late : early).push(out.message);
     this.send(early);
-    await this.storage.persist(rd.snapshot, rd.entries, rd.hardState);
+    await this.storage.persist(rd.snapshot, rd.entries, rd.hardState, rd.mustSync);
     this.send(late);
     if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.enqueueApply({ snapshot: rd.snapshot });
     if (rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });

@@ -49,6 +49,12 @@ export interface SaveRequest {
   /** Contiguous and ascending. Starting below the current end replaces the entries from there on. */
   readonly entries: readonly Entry[];
   readonly hardState?: HardState;
+  /**
+   * False when the save need not be durable (Raft's Ready.mustSync: only the commit index
+   * changed, which a restarted member learns again from the leader): written, not fsynced
+   * unless another save in the same batch needs it. Default true.
+   */
+  readonly sync?: boolean;
 }
 
 /** What open() cut off the end of the last segment. */
@@ -101,6 +107,8 @@ interface PendingOp {
   readonly lastEntryIndex: number | undefined;
   readonly hardState: HardState | undefined;
   readonly snapshot: SnapshotMarker | undefined;
+  /** Whether it must be fsynced before it resolves. */
+  readonly sync: boolean;
   resolve(): void;
   reject(e: unknown): void;
 }
@@ -289,7 +297,8 @@ export class Wal {
   }
 
   /**
-   * Appends `entries` and then `hardState`; resolves once they are durable. Records reach the
+   * Appends `entries` and then `hardState`; resolves once they are durable (written, for a
+   * save with `sync: false`). Records reach the
    * disk in the order of save() calls. Entries must continue the log (their first index at most
    * one past its end and above the latest snapshot marker); rejects with ErrWalInvalidArgument
    * otherwise, with ErrWalBackpressure if too much is already waiting for the disk.
@@ -328,6 +337,7 @@ export class Wal {
         lastEntryIndex: undefined,
         hardState: undefined,
         snapshot: { index: marker.index, term: marker.term },
+        sync: true,
       };
     } catch (e) {
       return Promise.reject(e);
@@ -407,6 +417,7 @@ export class Wal {
       lastEntryIndex: entries[entries.length - 1]?.index,
       hardState: hardState === undefined ? undefined : { term: hardState.term, vote: hardState.vote, commit: hardState.commit },
       snapshot: undefined,
+      sync: request.sync !== false,
     };
   }
 
@@ -488,16 +499,16 @@ export class Wal {
         marker = { marker: op.snapshot, seq: this.active.state.id.seq };
       }
     }
-    if (pending > 0) await this.appendAndSync(chunks, pending);
+    if (pending > 0) await this.appendAndSync(chunks, pending, batch.some((op) => op.sync));
     if (marker !== undefined) this.durableSnapshot = marker;
   }
 
-  private async appendAndSync(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
+  private async appendAndSync(chunks: readonly Uint8Array[], bytes: number, sync = true): Promise<void> {
     const active = this.active;
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
     await writeFully(active.handle, data, active.size);
     active.size += bytes;
-    await this.settings.sync({ kind: 'segment', name: active.state.id.name, handle: active.handle, bytes: active.size });
+    if (sync) await this.settings.sync({ kind: 'segment', name: active.state.id.name, handle: active.handle, bytes: active.size });
   }
 
   /**

@@ -105,6 +105,28 @@ describe('group commit', () => {
     await reopened.close();
   });
 
+  it('writes a save with sync: false without an fsync, and fsyncs it with the next save that needs one', async () => {
+    const dir = await tempDir();
+    const sync = new RecordingSync();
+    const wal = await Wal.create(dir, { metadata: META, sync: sync.hook });
+    await wal.save({ entries: [entry(1, 1)], hardState: { term: 1, vote: 1, commit: 0 } });
+    sync.segmentSyncs = 0;
+    // Only the commit index moved (Raft's mustSync false): written, not synced.
+    await wal.save({ entries: [], hardState: { term: 1, vote: 1, commit: 1 }, sync: false });
+    expect(sync.segmentSyncs).toBe(0);
+    // Saved together with one that must be durable, it is synced with it.
+    await Promise.all([
+      wal.save({ entries: [], hardState: { term: 1, vote: 1, commit: 1 }, sync: false }),
+      wal.save({ entries: [entry(2, 1)], hardState: { term: 1, vote: 1, commit: 1 } }),
+    ]);
+    expect(sync.segmentSyncs).toBe(1);
+    await wal.close();
+    const { wal: reopened, entries: ents, hardState } = await Wal.open(dir);
+    expect(ents).toEqual(entries(1, 2, 1));
+    expect(hardState).toEqual({ term: 1, vote: 1, commit: 1 });
+    await reopened.close();
+  });
+
   it('batches saves issued together, and stays durable-before-resolve across segment rollovers', async () => {
     const dir = await tempDir();
     const sync = new RecordingSync();
