@@ -21,7 +21,7 @@ import { startProxies, type ProxyFleet } from '../harness/proxy.js';
 import { INSTALL_HINTS, whichBinary } from '../harness/requirements.js';
 import { ratioChartSvg, type ChartBar } from './chart.js';
 import { diskUsageBytes } from './disk-usage.js';
-import { peakRssBytes, readBytes, rssBytes, totalCpuMicros } from './process-stats.js';
+import { peakRssBytes, readBytes, rssBytes, sumOverProcesses, totalCpuMicros } from './process-stats.js';
 
 interface BenchJson {
   ops: number;
@@ -106,13 +106,7 @@ const UPSTREAM_READ_COUNTERS = ['kvfleet_proxy_upstream_revision_checks_total', 
 const warmed = new Set<string>();
 
 function sumRss(pids: readonly number[]): number {
-  return pids.reduce((sum, p) => {
-    try {
-      return sum + rssBytes(p);
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return sumOverProcesses(pids, rssBytes);
 }
 
 async function bench(target: Target, workload: string, args: string[], seconds: number): Promise<Row> {
@@ -138,13 +132,7 @@ async function bench(target: Target, workload: string, args: string[], seconds: 
   const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as BenchJson;
   const units = result.deliveries ?? result.ops;
   const cpu = cpuAfter - cpuBefore;
-  const peak = pids.reduce((sum, p) => {
-    try {
-      return sum + peakRssBytes(p);
-    } catch {
-      return sum;
-    }
-  }, 0);
+  const peak = sumOverProcesses(pids, peakRssBytes);
   const upstream = target.proxyUrl === undefined ? undefined : (await proxyCounters(target.proxyUrl, UPSTREAM_READ_COUNTERS)) - upstreamBefore;
   const row: Row = {
     workload,

@@ -27,17 +27,22 @@ export function rssBytes(pid: number): number {
 /** Linux's USER_HZ: 100 on every mainstream architecture. */
 const CLOCK_TICKS = 100;
 
-/** Summed CPU of `pids` (processes that exited count as 0). */
-export function totalCpuMicros(pids: readonly number[]): number {
+/** `read` summed over `pids`; a process that exited (its /proc entry gone) counts as 0. */
+export function sumOverProcesses(pids: readonly number[], read: (pid: number) => number): number {
   let sum = 0;
   for (const pid of pids) {
     try {
-      sum += cpuMicros(pid);
+      sum += read(pid);
     } catch {
       // gone
     }
   }
   return sum;
+}
+
+/** Summed CPU of `pids` (processes that exited count as 0). */
+export function totalCpuMicros(pids: readonly number[]): number {
+  return sumOverProcesses(pids, cpuMicros);
 }
 
 /** Bytes `pid` has read through read(2) and friends, sockets included (rchar of /proc/<pid>/io). */

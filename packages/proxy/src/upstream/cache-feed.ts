@@ -38,7 +38,8 @@ const MAX_CHECK_SPACING_MS = 15;
  * grows with it, since reads keep arriving meanwhile).
  */
 export function checkSpacingMs(lastBatchSize: number): number {
-  return Math.min(1, lastBatchSize / FULL_CHECK_BATCH) * MAX_CHECK_SPACING_MS * (lastBatchSize > 1 ? 1 : 0);
+  if (lastBatchSize <= 1) return 0;
+  return Math.min(1, lastBatchSize / FULL_CHECK_BATCH) * MAX_CHECK_SPACING_MS;
 }
 
 type WireKeyValue = proto.Decoded<proto.KeyValue>;
@@ -128,8 +129,7 @@ export class CacheFeed {
       return this.joinable.revision;
     }
     const batch: { callers: number; revision: Promise<number> } = { callers: 1, revision: Promise.resolve(0) };
-    const previous = this.lastCheck;
-    batch.revision = previous.then(async () => {
+    batch.revision = this.lastCheck.then(async () => {
       const wait = this.lastCheckStart + checkSpacingMs(this.lastBatchSize) - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       // From here on, new callers wait for the next check: this one may not cover them.

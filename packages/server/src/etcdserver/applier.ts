@@ -77,7 +77,8 @@ export class Applier implements StateMachine {
       if (group.length > 1) {
         i += await this.applyKvBatch(group);
       } else {
-        await this.applyEntry(entry);
+        // A run of one is applied alone, with the request batchableRun already decoded.
+        await this.applyEntry(entry, group[0]?.request);
         i++;
       }
     }
@@ -113,10 +114,9 @@ export class Applier implements StateMachine {
     const overQuota = run.map(({ request }) => this.deps.quota.exceeds(request));
     const outcome = await state.kv.writeBatch(
       run.map(({ entry, request }) => ({
-        ci: { consistentIndex: entry.index, consistentTerm: entry.term },
+        ci: ciOf(entry),
         fn: (txn: KvWriteTxn) => {
-          const refused = this.deps.alarms.refusal(request);
-          if (refused !== undefined) throw refused;
+          this.throwIfRefused(request);
           return this.run(txn, request);
         },
       })),
@@ -129,12 +129,26 @@ export class Applier implements StateMachine {
       },
     );
     if (outcome.failed === undefined) return outcome.written.length;
-    const { error } = outcome.failed;
-    if (!isRequestError(error)) throw error;
     const { entry, request } = run[outcome.written.length]!;
-    await state.kv.write({ consistentIndex: entry.index, consistentTerm: entry.term }, () => undefined);
-    this.deps.pending.settle(request.id, { ok: false, error });
+    await this.answerFailed(entry, request, outcome.failed.error);
     return outcome.written.length + 1;
+  }
+
+  /**
+   * A request that failed as a request (unknown lease, compacted revision...) changed nothing:
+   * records that its entry is applied and answers the proposer with the error. Any other
+   * failure is the member's and is rethrown (fatal).
+   */
+  private async answerFailed(entry: Entry, request: InternalRequest, error: unknown): Promise<void> {
+    if (!isRequestError(error)) throw error;
+    await this.deps.state.kv.write(ciOf(entry), () => undefined);
+    this.deps.pending.settle(request.id, { ok: false, error });
+  }
+
+  /** Throws the refusal of a raised alarm (NOSPACE, CORRUPT) for `req`, if there is one. */
+  private throwIfRefused(req: InternalRequest): void {
+    const refused = this.deps.alarms.refusal(req);
+    if (refused !== undefined) throw refused;
   }
 
   /** Answers a proposer whose write was applied (with NOSPACE if it went over the quota). */
@@ -148,13 +162,13 @@ export class Applier implements StateMachine {
     }
   }
 
-  private async applyEntry(entry: Entry): Promise<void> {
-    const ci = { consistentIndex: entry.index, consistentTerm: entry.term };
+  private async applyEntry(entry: Entry, decoded?: InternalRequest): Promise<void> {
+    const ci = ciOf(entry);
     if (entry.type === EntryType.ConfChange) {
       await this.deps.applyConfChange(entry, ci);
       return;
     }
-    const request = entry.type === EntryType.Normal && entry.data.length > 0 ? decodeInternalRequest(entry.data) : undefined;
+    const request = decoded ?? (entry.type === EntryType.Normal && entry.data.length > 0 ? decodeInternalRequest(entry.data) : undefined);
     if (request === undefined) {
       await this.deps.state.kv.write(ci, () => undefined);
       if (entry.type === EntryType.Normal && entry.data.length === 0) this.deps.onEmptyEntry(entry);
@@ -165,17 +179,13 @@ export class Applier implements StateMachine {
       const value = await this.applyRequest(ci, request);
       this.settle(request, overQuota, value);
     } catch (error) {
-      if (!isRequestError(error)) throw error;
-      // The failed write recorded nothing; record that the entry is applied.
-      await this.deps.state.kv.write(ci, () => undefined);
-      this.deps.pending.settle(request.id, { ok: false, error });
+      await this.answerFailed(entry, request, error);
     }
   }
 
-  private async applyRequest(ci: { consistentIndex: number; consistentTerm: number }, req: InternalRequest): Promise<ApplyOutcome> {
+  private async applyRequest(ci: ConsistentIndex, req: InternalRequest): Promise<ApplyOutcome> {
     const { state } = this;
-    const refused = this.deps.alarms.refusal(req);
-    if (refused !== undefined) throw refused;
+    this.throwIfRefused(req);
     if ('alarm' in req) {
       const alarmReq = req.alarm;
       const written = await state.kv.write(ci, (txn) => this.deps.alarms.apply(alarmReq, txn));
@@ -228,6 +238,10 @@ export class Applier implements StateMachine {
       detach: (id, key, txn) => lessor.detach(id, key, txn),
     };
   }
+}
+
+function ciOf(entry: Entry): ConsistentIndex {
+  return { consistentIndex: entry.index, consistentTerm: entry.term };
 }
 
 /** Plain KV writes applied in one backend commit when they come in a run (see Applier.batchableRun). */
