@@ -6,9 +6,9 @@
  * picked up by the next round.
  *
  * Applying is pipelined: committed entries join an ordered queue that the state machine
- * drains while Raft goes on with the next Ready, as etcd does. Entries that queued up while an
- * apply was running go to the state machine together (up to {@link MAX_APPLY_BATCH}), so a burst
- * shares one backend commit. The queue is bounded: past {@link MAX_APPLY_BACKLOG} entries the
+ * drains while this Ready persists and Raft goes on with the next one, as etcd does. Entries
+ * that queued up while an apply was running go to the state machine together (up to
+ * {@link MAX_APPLY_BATCH}), so a burst shares one backend commit. The queue is bounded: past {@link MAX_APPLY_BACKLOG} entries the
  * driver waits for it before taking another Ready.
  */
 import type { RaftNode, Ready } from '../raft/raft-node.js';
@@ -139,10 +139,16 @@ export class RaftDriver {
     const late: Message[] = [];
     for (const out of rd.messages) (out.waitForPersistence ? late : early).push(out.message);
     this.send(early);
+    const snapshot = rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot) ? rd.snapshot : undefined;
+    // Committed entries are durable already (the Ready contract), so, as in etcd, they are
+    // applied while this Ready's own writes persist; a snapshot must be stored before either.
+    if (snapshot === undefined && rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });
     await this.storage.persist(rd.snapshot, rd.entries, rd.hardState, rd.mustSync);
     this.send(late);
-    if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.enqueueApply({ snapshot: rd.snapshot });
-    if (rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });
+    if (snapshot !== undefined) {
+      this.enqueueApply({ snapshot });
+      if (rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });
+    }
     if (rd.readStates.length > 0) this.hooks.onReadStates?.(rd.readStates);
     this.node.advance(rd);
   }

@@ -143,6 +143,9 @@ export class Raft {
       this.vote = hardState.vote;
     }
     const applied = config.applied ?? 0;
+    // The commit index is persisted lazily (unsynced, and possibly after entries were applied),
+    // so the state machine may be ahead of it: what was applied was committed, so catch up.
+    if (applied > this.raftLog.committed && applied <= this.raftLog.lastIndex()) this.raftLog.committed = applied;
     if (applied > this.raftLog.applied) {
       this.raftLog.appliedTo(applied);
       // The configuration is the snapshot's plus every change applied after it. Entries the

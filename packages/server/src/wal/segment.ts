@@ -6,6 +6,7 @@
  * `seq` counts segments from 0 without gaps; `firstIndex` is a lower bound on the Raft index of
  * every entry the segment holds (the writer starts a new segment rather than break it).
  */
+import { writeSync } from 'node:fs';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WalCorruptError } from './errors.js';
@@ -135,7 +136,7 @@ export async function createSegmentFile(
   // 'w' rather than 'wx': a leftover from an earlier crash holds nothing worth keeping.
   const handle = await open(tempPath, 'w');
   try {
-    await writeFully(handle, data, 0);
+    writeFully(handle, data, 0);
     await sync({ kind: 'segment', name: tempName, handle, bytes: data.length });
     await rename(tempPath, join(dir, name));
     await syncDirectory(dir, sync);
@@ -146,11 +147,15 @@ export async function createSegmentFile(
   return handle;
 }
 
-/** Writes all of `data` at `position`; a single write may legally write less. */
-export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+/**
+ * Writes all of `data` at `position`; a single write may legally write less. Synchronous on
+ * purpose: a record batch is a copy into the page cache, far cheaper than the thread-pool
+ * round trip an async write costs on every Raft round (the fsync that follows stays async).
+ */
+export function writeFully(handle: FileHandle, data: Uint8Array, position: number): void {
   let done = 0;
   while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    const bytesWritten = writeSync(handle.fd, data, done, data.length - done, position + done);
     // Guards against looping forever should the OS ever report no progress without an error.
     if (bytesWritten <= 0) throw new Error(`write made no progress at offset ${position + done}`);
     done += bytesWritten;

@@ -506,7 +506,7 @@ export class Wal {
   private async appendAndSync(chunks: readonly Uint8Array[], bytes: number, sync = true): Promise<void> {
     const active = this.active;
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
-    await writeFully(active.handle, data, active.size);
+    writeFully(active.handle, data, active.size);
     active.size += bytes;
     if (sync) await this.settings.sync({ kind: 'segment', name: active.state.id.name, handle: active.handle, bytes: active.size });
   }

@@ -1,6 +1,7 @@
 // The driver's apply pipeline with a scripted node and a state machine the test controls:
 // committed entries that queue up behind a running apply go over together, a failed apply
-// stops every later one, and no queued work is left behind when a drain ends.
+// stops every later one, no queued work is left behind when a drain ends, and committed
+// entries are applied while their Ready persists (a snapshot only once it is stored).
 import { describe, expect, it } from 'vitest';
 import { RaftDriver, type StateMachine } from '../../src/etcdserver/raft-driver.js';
 import type { MemberStorage } from '../../src/etcdserver/member-storage.js';
@@ -142,5 +143,34 @@ describe('RaftDriver apply pipeline', () => {
     }
     await Promise.race([driver.waitApplied(2_000), new Promise((_, reject) => setTimeout(() => reject(new Error(`stuck at ${driver.appliedIndex}`)), 2_000))]);
     expect(sm.applied).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
+  });
+  it('applies committed entries while the same Ready persists, but a snapshot only once stored', async () => {
+    const order: string[] = [];
+    let releasePersist: () => void = () => undefined;
+    const slow = {
+      persist: () => {
+        order.push('persist');
+        return new Promise<void>((resolve) => (releasePersist = () => { order.push('persisted'); resolve(); }));
+      },
+    } as unknown as MemberStorage;
+    const sm: StateMachine = {
+      applySnapshot: async () => void order.push('snapshot'),
+      applyEntries: async (entries) => void order.push(`apply ${entries.map((e) => e.index).join(',')}`),
+    };
+    const { driver, node } = driverWith(sm, [], slow);
+    node.readies.push({ ...committedReady([1, 2]), entries: [entry(3)], mustSync: true });
+    driver.kick();
+    await settle();
+    expect(order).toEqual(['apply 1,2', 'persist']);
+    releasePersist();
+    await settle();
+    const snapshot = { data: new Uint8Array(), metadata: { index: 10, term: 1, confState: { voters: [1], learners: [] } } };
+    node.readies.push({ ...committedReady([11]), snapshot, mustSync: true } as Ready);
+    driver.kick();
+    await settle();
+    expect(order.slice(3)).toEqual(['persist']);
+    releasePersist();
+    await settle();
+    expect(order.slice(3)).toEqual(['persist', 'persisted', 'snapshot', 'apply 11']);
   });
 });

@@ -708,3 +708,29 @@ describe('RaftNode: restart replays configuration changes', () => {
     expect(after).toEqual(before);
   });
 });
+
+describe('RaftNode: restart with the state machine ahead of the stored commit index', () => {
+  // The commit index is persisted lazily (unsynced, and after the entries it covers may already
+  // be applied), so a restarted member's backend can be past the hard state's commit.
+  function restarted(applied: number): RaftNode {
+    const { snapshot, hardState } = bootstrapState([1, 2, 3]);
+    const base = snapshot.metadata.index;
+    const storage = new MemoryStorage();
+    storage.applySnapshot(snapshot);
+    storage.append([1, 2, 3, 4].map((k) => ({ term: 1, index: base + k, type: EntryType.Normal, data: enc.encode(`e${k}`) })));
+    storage.setHardState({ ...hardState, term: 1, commit: base + 1 });
+    return new RaftNode({ id: 1, storage, applied: base + applied, electionTick: 10, heartbeatTick: 1, random: seededRandom(1) });
+  }
+
+  it('takes the applied index as committed and hands out only what follows it', () => {
+    const node = restarted(3);
+    const view = node.logView();
+    expect(view.committed()).toBe(view.lastIndex() - 1);
+    expect(node.status().applied).toBe(view.lastIndex() - 1);
+    expect(node.hasReady() ? node.ready().committedEntries : []).toEqual([]);
+  });
+
+  it('still refuses an applied index beyond the log', () => {
+    expect(() => restarted(5)).toThrow(/out of range/);
+  });
+});
