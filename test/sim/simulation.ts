@@ -603,7 +603,7 @@ export class Simulation {
     };
     if (!this.runUntil(deadline, done)) {
       const states = [...this.nodes.values()]
-        .map((n) => (n.up ? `${n.id}:${n.raft!.state}/t${n.raft!.term}/lead${n.raft!.lead}/applied${n.state.applied}` : `${n.id}:${n.removed ? 'removed' : 'down'}`))
+        .map((n) => (n.up ? `${n.id}:${n.raft!.state}/t${n.raft!.term}/lead${n.raft!.lead}/applied${n.state.applied}/last${n.disk.lastIndex()}/${describeConf(n.raft!.confState())}` : `${n.id}:${n.removed ? 'removed' : 'down'}`))
         .join(' ');
       const leader = this.leader();
       const progress = leader === undefined ? 'no leader' : [...leader.raft!.status().progress].map(([id, p]) => `${id}: ${p}`).join('; ');
@@ -632,6 +632,10 @@ export class Simulation {
       }
     }
   }
+}
+
+function describeConf(cs: raft.ConfState): string {
+  return `v${cs.voters.join(',')}` + (cs.learners.length > 0 ? `+l${cs.learners.join(',')}` : '');
 }
 
 function ctxKey(ctx: Uint8Array): string {

@@ -324,8 +324,9 @@ export class Raft {
   bcastHeartbeat(context: Uint8Array = EMPTY_BYTES): void {
     for (const id of this.prs.memberIds()) {
       if (id === this.id) continue;
-      // While handing off, mark heartbeats whose commit index covers the removal.
-      const handoff = this.removedAtIndex > 0 && context.length === 0 && this.prs.progress.get(id)!.match >= this.removedAtIndex;
+      // While handing off, mark heartbeats whose commit index (see sendHeartbeat) covers the removal.
+      const pr = this.prs.progress.get(id)!;
+      const handoff = this.removedAtIndex > 0 && context.length === 0 && Math.min(pr.match, this.raftLog.committed) >= this.removedAtIndex;
       this.sendHeartbeat(id, handoff ? HANDOFF_CONTEXT : context);
     }
   }
@@ -426,12 +427,17 @@ export class Raft {
     this.tickFn = () => this.tickHeartbeat();
     this.lead = this.id;
     this.state = StateType.Leader;
-    this.prs.progress.get(this.id)!.becomeReplicate();
+    // A removed node leads only to hand over (maybeCampaignAsRemoved): it has no progress.
+    this.prs.progress.get(this.id)?.becomeReplicate();
     // Conservatively, no ConfChange until everything before this term is applied: the
     // log may hold an unapplied one (and see docs/raft.md on the current-term entry).
     this.pendingConfIndex = this.raftLog.lastIndex() + 1;
     // The empty entry commits everything before it (commit needs a current-term entry).
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES }]);
+    // Its removal is applied already: the handoff waits for this term's entry, which carries
+    // the commit of everything before it (the removal included) to the voters.
+    // (The caller's bcastAppend carries it; heartbeats mark themselves once it commits.)
+    if (!this.prs.progress.has(this.id)) this.removedAtIndex = this.raftLog.lastIndex();
   }
 
   // ---- ticks -----------------------------------------------------------------------------
@@ -472,6 +478,25 @@ export class Raft {
     if (this.hasUnappliedConfChanges()) return;
     if (this.cfg.preVote && !transfer) this.campaign('pre-election', false);
     else this.campaign('election', transfer);
+  }
+
+  /**
+   * A node that applied its own removal is not promotable, yet a voter that has not learned the
+   * removal committed still counts it and needs its vote, which it must refuse when its own log
+   * is longer (the entries it holds beyond the candidate's may be committed). Nobody could win.
+   * Asked by such a voter of its configuration, it campaigns itself: counting only that
+   * configuration's voters (never itself), and, if it wins, only to hand leadership over
+   * (becomeLeader starts the handoff at once). A stale member of the latest configuration it
+   * knows campaigns under the same rules, so this is no less safe than any election.
+   */
+  private maybeCampaignAsRemoved(candidate: number): void {
+    if (this.state !== StateType.Follower || this.prs.progress.has(this.id)) return;
+    if (!this.prs.isVoter(candidate) || this.raftLog.unstable.snapshot !== undefined) return;
+    if (this.hasUnappliedConfChanges()) return;
+    // Always a pre-election first, pre-vote configured or not: it must never raise the
+    // voters' terms (or take their votes) in an election it cannot win, e.g. when voters
+    // that applied the removal refuse its messages.
+    this.campaign('pre-election', false);
   }
 
   private hasUnappliedConfChanges(): boolean {
@@ -573,6 +598,8 @@ export class Raft {
           }
         } else {
           this.send(newMessage({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
+          // Refused only because the candidate's log is behind ours.
+          if (canVote) this.maybeCampaignAsRemoved(m.from);
         }
         return true;
       }
