@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { reproduceCommand, runSimulation, type SimOptions, type SimResult } from './simulation.js';
+import { SIM_PROFILES } from './swarm.js';
 
 const USAGE = `npm run sim -- [options]
 
@@ -9,7 +10,8 @@ const USAGE = `npm run sim -- [options]
   --seed S            replay one seed and print its trace on failure
   --cluster-size N    force the founding cluster size (1, 3, 5, 7, ...)
   --chaos-ticks N     force the length of the fault phase
-  --profile NAME      swarm (default: every run a different mix) | stormy (leader churn)
+  --profile NAME      swarm (default: every run a different mix) | stormy (leader churn) |
+                      churn (membership changes, transfers and crashes turned up)
   --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist
   --trace             print the event trace of a --seed run even when it passes
   --trace-messages    include every delivered message in the trace
@@ -38,8 +40,9 @@ function main(): number {
   if (values['cluster-size'] !== undefined) options.clusterSize = int(values['cluster-size']);
   if (values['chaos-ticks'] !== undefined) options.chaosTicks = int(values['chaos-ticks']);
   if (values.profile !== undefined) {
-    if (values.profile !== 'swarm' && values.profile !== 'stormy') throw new Error(`unknown profile ${values.profile}`);
-    options.profile = values.profile;
+    const profile = SIM_PROFILES.find((p) => p === values.profile);
+    if (profile === undefined) throw new Error(`unknown profile ${values.profile} (${SIM_PROFILES.join(', ')})`);
+    options.profile = profile;
   }
   for (const bug of values.bug ?? []) {
     if (bug === 'commit-older-term') options.testingBugs = { ...options.testingBugs, commitOlderTermByCount: true };

@@ -41,11 +41,18 @@ export interface SimParams {
   maxUncommittedBytes: number;
 }
 
+export const SIM_PROFILES = ['swarm', 'stormy', 'churn'] as const;
+export type SimProfile = (typeof SIM_PROFILES)[number];
+
 export interface SimOverrides {
   clusterSize?: number;
   chaosTicks?: number;
-  /** 'stormy': constant leader churn with one-entry appends, where commit-rule bugs surface. */
-  profile?: 'swarm' | 'stormy';
+  /**
+   * 'stormy': constant leader churn with one-entry appends, where commit-rule bugs surface.
+   * 'churn': membership changes, leader transfers and crashes turned up, on small clusters
+   * (two voters included), where removal and hand-over bugs surface.
+   */
+  profile?: SimProfile;
 }
 
 /** Fault rates per run; the zero entries give calm runs, which find liveness bugs. */
@@ -55,6 +62,7 @@ const DELAYS: [number, number][] = [[1, 2], [1, 10], [2, 30], [5, 80]];
 
 export function paramsForSeed(seed: number, overrides: SimOverrides = {}): SimParams {
   const params = swarmParams(seed, overrides);
+  if (overrides.profile === 'churn') return churnParams(seed, params, overrides);
   if (overrides.profile !== 'stormy') return params;
   return {
     ...params,
@@ -100,5 +108,19 @@ function swarmParams(seed: number, overrides: SimOverrides): SimParams {
     maxSizePerMsg: r.pick([1, 64, 4096]),
     maxInflightMsgs: r.pick([1, 4, 64]),
     maxUncommittedBytes: r.pick([256, 4096]),
+  };
+}
+
+/** The swarm mix with the membership, transfer and crash rates turned up (its own draws). */
+function churnParams(seed: number, params: SimParams, overrides: SimOverrides): SimParams {
+  const r: RandomSource = new SeededRandom(seed ^ 0xc4021);
+  return {
+    ...params,
+    clusterSize: overrides.clusterSize ?? r.pick([1, 1, 2, 2, 3, 3, 5]),
+    crashRate: r.pick([0.05, 0.15, 0.3]),
+    leaderCrashRate: r.pick([0.02, 0.1, 0.2]),
+    membershipRate: r.pick([0.1, 0.3, 0.5]),
+    transferRate: r.pick([0.05, 0.1, 0.2]),
+    maxMembers: r.pick([3, 5, 9]),
   };
 }
