@@ -32,7 +32,9 @@ const DEFAULT_HEARTBEAT_TICK = 1;
 
 interface NodeHandle {
   readonly id: number;
-  readonly node: RaftNode;
+  node: RaftNode;
+  /** A new RaftNode over the same storage, as a restart after a crash makes it. */
+  readonly boot: (applied: number) => RaftNode;
   readonly storage: MemoryStorage;
   readonly electionTick: number;
   readonly heartbeatTick: number;
@@ -119,6 +121,9 @@ export class InteractionEnv {
         return this.deliverMsgs(cmd, out);
       case 'stabilize':
         return this.stabilize(this.selected(cmd), out);
+      case 'restart':
+        for (const h of this.selected(cmd)) this.restart(h);
+        return;
       case 'isolate':
         this.isolated.add(this.node(cmd, 0).id);
         return;
@@ -176,19 +181,23 @@ export class InteractionEnv {
         storage.setHardState(boot.hardState);
       }
       const j = jitter[i] ?? 0;
-      const node = new RaftNode({
-        id,
-        storage,
-        electionTick,
-        heartbeatTick,
-        preVote: cmd.kv.get('prevote') === 'true',
-        checkQuorum: cmd.kv.get('checkquorum') === 'true',
-        random: (range) => Math.min(j, range - 1),
-      });
+      const start = (applied: number): RaftNode =>
+        new RaftNode({
+          id,
+          storage,
+          applied,
+          electionTick,
+          heartbeatTick,
+          preVote: cmd.kv.get('prevote') === 'true',
+          checkQuorum: cmd.kv.get('checkquorum') === 'true',
+          random: (range) => Math.min(j, range - 1),
+        });
+      const node = start(0);
       const snap = storage.snapshot().metadata;
       this.nodes.set(id, {
         id,
         node,
+        boot: start,
         storage,
         electionTick,
         heartbeatTick,
@@ -213,6 +222,16 @@ export class InteractionEnv {
   private selected(cmd: Command): NodeHandle[] {
     if (cmd.positional.length === 0) return [...this.nodes.values()];
     return cmd.positional.map((p) => this.handleOf(int(p)));
+  }
+
+  /**
+   * restart ID...: the node crashes and starts again from its storage (persistence here is
+   * synchronous, so it keeps everything it persisted, including a commit index that may lag
+   * the cluster's) and its applied index; messages queued to it are lost.
+   */
+  private restart(h: NodeHandle): void {
+    this.queues.delete(h.id);
+    h.node = h.boot(h.applied);
   }
 
   private tick(h: NodeHandle, n: number): void {
