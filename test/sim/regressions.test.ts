@@ -12,6 +12,16 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
     options: {},
     bug: 'a two-voter cluster removed its leader and restarted: nobody could win (issue 24)',
   },
+  {
+    seed: 636377931,
+    options: {},
+    bug: 'a learner whose term a removed member raised ignored the lower-term leader forever (no pre-vote, no check-quorum)',
+  },
+  {
+    seed: 1069387445,
+    options: { profile: 'churn' },
+    bug: 'a removed member whose pre-election messages were lost stayed a pre-candidate and never answered the next request',
+  },
 ];
 
 describe('seeds that found bugs', () => {

@@ -490,7 +490,8 @@ export class Raft {
    * knows campaigns under the same rules, so this is no less safe than any election.
    */
   private maybeCampaignAsRemoved(candidate: number): void {
-    if (this.state !== StateType.Follower || this.prs.progress.has(this.id)) return;
+    // A (pre-)candidate too: its requests may have been lost, and it never times out to retry.
+    if (this.state === StateType.Leader || this.prs.progress.has(this.id)) return;
     if (!this.prs.isVoter(candidate) || this.raftLog.unstable.snapshot !== undefined) return;
     if (this.hasUnappliedConfChanges()) return;
     // Always a pre-election first, pre-vote configured or not: it must never raise the
@@ -568,9 +569,13 @@ export class Raft {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
+      const fromLeader = m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp;
+      if (fromLeader && (this.cfg.checkQuorum || this.cfg.preVote || !this.promotable())) {
         // A stale leader cut off from the cluster learns the new term from this and steps down
-        // (otherwise, with pre-vote, it would never see a higher term).
+        // (otherwise, with pre-vote, it would never see a higher term). Without either, etcd
+        // relies on this node's own higher-term campaign to lift everyone's term; a node that
+        // cannot campaign (a learner, in its own view, whose term a removed member's vote
+        // requests raised) would never rejoin, so it answers too.
         this.send(newMessage({ type: MessageType.MsgAppResp, to: m.from }));
       } else if (m.type === MessageType.MsgPreVote) {
         this.send(newMessage({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true }));
