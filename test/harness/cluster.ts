@@ -64,6 +64,8 @@ export interface Cluster {
   member(index: number): MemberHandle;
   /** Starts member `index` again with the same command line and data dir (stopping it first with SIGTERM if it runs), and waits until it answers. */
   restart(index: number): Promise<void>;
+  /** Starts member `index` (not running) again with its command line and data dir; does not wait (it may never serve, e.g. a removed member). */
+  start(index: number): void;
   /**
    * Replaces member `index` by a new process on the same ports and data dir path with another
    * command line (a member re-added after a removal): the old one is killed if it still runs,
@@ -250,6 +252,11 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       await m.kill('SIGTERM');
       m.start();
       await cluster.waitHealthy(index);
+    },
+    start(index) {
+      const m = members[index];
+      if (m === undefined) throw new Error(`no member ${index} in a cluster of ${size}`);
+      m.start();
     },
     async swap(index, command) {
       const old = members[index];

@@ -38,6 +38,7 @@ function throughProxies(cluster: Cluster, fleet: ProxyFleet | undefined): UsedCl
     proxies: fleet,
     member: (index) => cluster.member(index),
     restart: (index) => cluster.restart(index),
+    start: (index) => cluster.start(index),
     swap: (index, command) => cluster.swap(index, command),
     waitHealthy: (index, timeoutMs) => cluster.waitHealthy(index, timeoutMs),
     async stop() {

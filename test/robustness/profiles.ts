@@ -16,6 +16,8 @@ export const CI_SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'kubernetes-pause-proxy-kill-follower', mix: 'kubernetes', faults: ['pause-proxy', 'kill-follower'], durationMs: 15_000 },
   { ...base, name: 'etcd-blackhole-leader-lossy-follower', mix: 'etcd', faults: ['blackhole-leader', 'lossy-follower'], durationMs: 15_000 },
   { ...base, name: 'kubernetes-replace-leader', mix: 'kubernetes', faults: ['replace-leader'], durationMs: 15_000, memberArgs: smallSnapshots },
+  { ...base, name: 'etcd-remove-leader-restart-all', mix: 'etcd', faults: ['remove-leader-restart-all'], durationMs: 15_000 },
+  { ...base, name: 'kubernetes-two-voters-remove-leader-restart-all', mix: 'kubernetes', faults: ['two-voters-remove-leader-restart-all'], durationMs: 15_000 },
   { ...base, name: 'etcd-crash-in-write-path-slow-wal', mix: 'etcd', faults: ['crash-in-write-path', 'slow-wal', 'crash-in-write-path'], durationMs: 15_000, compactEveryMs: 1_500 },
 ];
 

@@ -116,6 +116,8 @@ export class EtcdServer {
       },
       onUnreachable: (id) => this.driver.withNode((n) => n.reportUnreachable(id)),
       onSnapshotStatus: (id, ok) => this.driver.withNode((n) => n.reportSnapshot(id, ok)),
+      // Only a peer that applied our removal refuses us so: it is committed.
+      onRemoved: () => this.onRemovedSelf(),
       logger: {
         debug: (m) => log.debug(m, { component: 'transport' }),
         info: (m) => log.info(m, { component: 'transport' }),

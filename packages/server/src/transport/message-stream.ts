@@ -13,7 +13,7 @@ import type { Backoff } from './backoff.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { hexId, type TransportLogger } from './logger.js';
 import type { PeerChannel } from './peer-channel.js';
-import { identityMetadata, PEER_METHODS, toBuffer } from './peer-service.js';
+import { identityMetadata, PEER_METHODS, toBuffer, isMemberRemovedRefusal } from './peer-service.js';
 import { decodeStreamAck, encodeBatch } from './raft-codec.js';
 
 export interface MessageStreamOptions {
@@ -27,6 +27,8 @@ export interface MessageStreamOptions {
   readonly maxBatchBytes: number;
   /** Called (never synchronously inside `enqueue`) after a drop or a failed stream. */
   readonly onUnreachable: () => void;
+  /** The peer refused the stream because it removed this member. */
+  readonly onRemoved: () => void;
   readonly logger: TransportLogger;
 }
 
@@ -209,6 +211,7 @@ export class MessageStream {
     this.failing = true;
     if (err?.code === grpc.status.UNAVAILABLE) this.o.channel.rotate();
     this.o.onUnreachable();
+    if (isMemberRemovedRefusal(err)) this.o.onRemoved();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 }

@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Message, MessageType } from '../raft/types.js';
 import { hexId, type TransportLogger } from './logger.js';
-import { type CallerIdentity, PEER_METHODS, readIdentity, toBuffer } from './peer-service.js';
+import { type CallerIdentity, memberRemovedStatus, PEER_METHODS, readIdentity, toBuffer } from './peer-service.js';
 import {
   decodeBatch,
   decodeProbeRequest,
@@ -117,9 +117,7 @@ export class PeerServer {
           `sender ${hexId(who.senderId)} is in cluster ${hexId(who.clusterId)}`,
       );
     }
-    if (this.o.isRemoved(who.senderId)) {
-      return fail(grpc.status.FAILED_PRECONDITION, `kvfleet: member ${hexId(who.senderId)} was removed from the cluster`);
-    }
+    if (this.o.isRemoved(who.senderId)) return memberRemovedStatus(`kvfleet: member ${hexId(who.senderId)} was removed from the cluster`);
     return undefined;
   }
 
@@ -192,7 +190,8 @@ export class PeerServer {
       }
       const msg = head.message;
       if (this.o.isRemoved(msg.from)) {
-        fail(grpc.status.FAILED_PRECONDITION, `kvfleet: member ${hexId(msg.from)} was removed from the cluster`);
+        reply(memberRemovedStatus(`kvfleet: member ${hexId(msg.from)} was removed from the cluster`));
+        call.destroy();
         return;
       }
       let receivedBytes = 0;

@@ -23,6 +23,21 @@ export const PEER_METHODS = {
 } as const;
 
 export const SENDER_ID_KEY = 'kvfleet-sender-id';
+/** Trailer naming why a peer refused a call; `member-removed` is etcd's 410 Gone. */
+export const REFUSAL_KEY = 'kvfleet-refusal';
+const MEMBER_REMOVED = 'member-removed';
+
+/** The refusal of a caller this member knows was removed from the cluster (it applied the removal). */
+export function memberRemovedStatus(details: string): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  metadata.set(REFUSAL_KEY, MEMBER_REMOVED);
+  return { code: grpc.status.FAILED_PRECONDITION, details, metadata };
+}
+
+/** Whether a peer refused this member's call because it was removed from the cluster. */
+export function isMemberRemovedRefusal(err: grpc.ServiceError | null | undefined): boolean {
+  return err?.code === grpc.status.FAILED_PRECONDITION && err.metadata?.get(REFUSAL_KEY)[0] === MEMBER_REMOVED;
+}
 export const CLUSTER_ID_KEY = 'kvfleet-cluster-id';
 
 export function identityMetadata(senderId: number, clusterId: number): grpc.Metadata {

@@ -49,6 +49,11 @@ export interface PeerTransportOptions {
   readonly onUnreachable: (peerId: number) => void;
   /** The outcome of a MsgSnap sent to `peerId` (Raft's `reportSnapshot`). */
   readonly onSnapshotStatus: (peerId: number, ok: boolean) => void;
+  /**
+   * A peer refused this member as one it removed from the cluster (etcd's 410 Gone): the
+   * removal is committed, so the member should stop, as etcd's does.
+   */
+  readonly onRemoved?: (peerId: number) => void;
   readonly logger?: TransportLogger;
   /** Uniform in [0, 1), for reconnect jitter; Math.random unless a test pins it. */
   readonly random?: () => number;
@@ -194,7 +199,8 @@ export class PeerTransport {
     const baseMs = o.reconnectBaseMs ?? DEFAULT_RECONNECT_BASE_MS;
     const maxMs = o.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS;
     const channel = new PeerChannel([...urls], clientChannelOptions(baseMs, maxMs));
-    const common = { peerId: id, localId: o.localId, clusterId: o.clusterId, channel, logger: this.logger };
+    const onRemoved = (): void => this.report('onRemoved', () => o.onRemoved?.(id));
+    const common = { peerId: id, localId: o.localId, clusterId: o.clusterId, channel, logger: this.logger, onRemoved };
     const stream = new MessageStream({
       ...common,
       backoff: new Backoff({ baseMs, maxMs, random: o.random ?? Math.random }),

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { hexId, type TransportLogger } from './logger.js';
 import type { PeerChannel } from './peer-channel.js';
-import { identityMetadata, PEER_METHODS, toBuffer } from './peer-service.js';
+import { identityMetadata, isMemberRemovedRefusal, PEER_METHODS, toBuffer } from './peer-service.js';
 import { decodeProbeResponse, encodeProbeRequest } from './raft-codec.js';
 
 export interface ProberOptions {
@@ -18,6 +18,8 @@ export interface ProberOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly logger: TransportLogger;
+  /** The peer refused us as a member it removed. */
+  readonly onRemoved: () => void;
 }
 
 export class Prober {
@@ -64,6 +66,7 @@ export class Prober {
           // A refusal (wrong cluster, removed member) is a configuration problem, not a blip.
           if (err?.code === grpc.status.FAILED_PRECONDITION) this.o.logger.warn(line);
           else this.o.logger.debug(line);
+          if (isMemberRemovedRefusal(err)) this.o.onRemoved();
           return;
         }
         if (res.memberId !== peerId) {

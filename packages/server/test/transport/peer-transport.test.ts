@@ -214,4 +214,20 @@ describe('PeerTransport', () => {
     expect(b.received).toHaveLength(1);
     expect(() => b.transport.addPeer(1, [a.url])).toThrow(/removed/);
   });
+
+  it('tells a removed member that a peer removed it (etcd\'s 410 Gone), and nobody else', async () => {
+    const removedBy: number[] = [];
+    const a = await startMember(1, { onRemoved: (peer) => removedBy.push(peer), probeIntervalMs: 50 });
+    const others: number[] = [];
+    const [b, c] = await Promise.all([startMember(2, { onRemoved: (p) => others.push(p) }), startMember(3, { onRemoved: (p) => others.push(p) })]);
+    connect([a, b, c]);
+    a.transport.send([msg(MessageType.MsgHeartbeat, 1, 2), msg(MessageType.MsgHeartbeat, 1, 3)]);
+    await waitFor(() => b.received.length === 1 && c.received.length === 1);
+    expect(removedBy).toEqual([]);
+    // Only 2 has applied the removal of 1.
+    b.transport.removePeer(1);
+    await waitFor(() => removedBy.includes(2), 5_000, 'member 1 told by 2 that it was removed');
+    expect(removedBy.every((p) => p === 2)).toBe(true);
+    expect(others).toEqual([]);
+  });
 });
