@@ -22,6 +22,9 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
     options: { profile: 'churn' },
     bug: 'a removed member whose pre-election messages were lost stayed a pre-candidate and never answered the next request',
   },
+  { seed: 802532002, options: { profile: 'churn' }, bug: 'a candidate in a newer configuration stayed below the term of a voter that never asked it (no pre-vote)' },
+  { seed: 802536520, options: { profile: 'churn' }, bug: 'the same, two voters' },
+  { seed: 296774708, options: {}, bug: 'the same, in the default mix' },
 ];
 
 describe('seeds that found bugs', () => {

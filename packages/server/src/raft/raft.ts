@@ -577,8 +577,11 @@ export class Raft {
         // cannot campaign (a learner, in its own view, whose term a removed member's vote
         // requests raised) would never rejoin, so it answers too.
         this.send(newMessage({ type: MessageType.MsgAppResp, to: m.from }));
-      } else if (m.type === MessageType.MsgPreVote) {
-        this.send(newMessage({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true }));
+      } else if (m.type === MessageType.MsgPreVote || m.type === MessageType.MsgVote) {
+        // The candidate learns our term (as the Raft paper's RequestVote reply has it; etcd
+        // answers only pre-votes). Without it, a candidate that needs our vote, in a
+        // configuration we do not know yet, may never reach our term: we never ask it.
+        this.send(newMessage({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true }));
       }
       return true;
     }
