@@ -24,6 +24,8 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
   },
   { seed: 802532002, options: { profile: 'churn' }, bug: 'a candidate in a newer configuration stayed below the term of a voter that never asked it (no pre-vote)' },
   { seed: 802536520, options: { profile: 'churn' }, bug: 'the same, two voters' },
+  { seed: 802536894, options: { profile: 'churn' }, bug: 'the same, three founders' },
+  { seed: 802545542, options: { profile: 'churn' }, bug: 'the same, with learners and a stale leader' },
   { seed: 296774708, options: {}, bug: 'the same, in the default mix' },
 ];
 
