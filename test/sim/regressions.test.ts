@@ -27,6 +27,9 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
   { seed: 802536894, options: { profile: 'churn' }, bug: 'the same, three founders' },
   { seed: 802545542, options: { profile: 'churn' }, bug: 'the same, with learners and a stale leader' },
   { seed: 296774708, options: {}, bug: 'the same, in the default mix' },
+  { seed: 379263484, options: { profile: 'churn' }, bug: 'simulator: the liveness marker, lost with a leader, was never proposed again to the same node in a later term' },
+  { seed: 379235833, options: { profile: 'churn' }, bug: 'simulator: the same' },
+  { seed: 379216701, options: { profile: 'churn' }, bug: 'simulator: a removed member retired while the survivor could still forget its removal on a crash' },
 ];
 
 describe('seeds that found bugs', () => {

@@ -113,8 +113,8 @@ export class Simulation {
   private nextProposal = 1;
   private nextRead = 1;
   private nextNodeId: number;
-  /** Ids whose removal some member has applied (ids are never reused). */
-  private readonly removedIds = new Set<number>();
+  /** Ids whose removal some member has applied (ids are never reused), and the removal's index. */
+  private readonly removedIds = new Map<number, number>();
   private healed = false;
   private eventsHandled = 0;
 
@@ -304,16 +304,21 @@ export class Simulation {
   }
 
   /**
-   * A removed member shuts down only once every other member is up and has applied its
-   * removal. Earlier, a member still on the old configuration may need its vote or its
-   * acknowledgement to commit the removal itself (e.g. a leader leaving a two-voter cluster).
+   * A removed member shuts down only once every other member is up, has applied its removal
+   * and would apply it again after a crash (its durable commit index or snapshot covers it: the
+   * simulated state machine keeps only what its snapshot holds). Earlier, a member still on the
+   * old configuration may need its vote or its acknowledgement to commit the removal itself
+   * (e.g. a leader leaving a two-voter cluster).
    */
   private maybeRetire(id: number): void {
+    const removalIndex = this.removedIds.get(id)!;
     for (const n of this.nodes.values()) {
       if (n.id === id || n.removed) continue;
       if (!n.up) return;
       const cs = n.raft!.confState();
       if (cs.voters.includes(id) || cs.learners.includes(id)) return;
+      const durable = Math.max(n.disk.initialState().hardState.commit, n.disk.snapshot().metadata.index);
+      if (durable < removalIndex) return;
     }
     this.queue.schedule(0, { kind: 'shutdown', node: id });
   }
@@ -388,7 +393,7 @@ export class Simulation {
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
       this.stats.confChangesApplied++;
-      if (cc.type === ConfChangeType.RemoveNode) this.removedIds.add(cc.nodeId);
+      if (cc.type === ConfChangeType.RemoveNode && !this.removedIds.has(cc.nodeId)) this.removedIds.set(cc.nodeId, e.index);
     }
   }
 
@@ -461,7 +466,7 @@ export class Simulation {
   private chaosStep(): void {
     const f = this.rng.faults;
     const p = this.params;
-    for (const id of this.removedIds) if (!this.nodes.get(id)!.removed) this.maybeRetire(id);
+    for (const id of this.removedIds.keys()) if (!this.nodes.get(id)!.removed) this.maybeRetire(id);
     if (f.chance(p.crashRate)) {
       const live = this.liveNodes();
       if (live.length > 0) {
@@ -574,16 +579,19 @@ export class Simulation {
   private runLiveness(): void {
     const start = this.queue.now;
     const deadline = start + this.livenessBudgetTicks() * this.params.tickMs;
-    let marker: { id: number; node: number; at: number } | undefined;
+    let marker: { id: number; node: number; term: number; at: number } | undefined;
     const done = (): boolean => {
       const leader = this.leader();
       if (leader === undefined) return false;
-      if (marker === undefined || (marker.node !== leader.id && this.queue.now - marker.at > 200)) {
+      // A marker proposed to an earlier leader may have been overwritten, even one on the same
+      // node in an earlier term (another leader came in between): propose again.
+      const newLeader = marker !== undefined && (marker.node !== leader.id || marker.term !== leader.raft!.term);
+      if (marker === undefined || (newLeader && !this.ackedAt.has(marker.id) && this.queue.now - marker.at > 200)) {
         const id = this.nextProposal++;
         try {
           leader.raft!.propose(encodeProposal(id));
           this.proposer.set(id, leader.id);
-          marker = { id, node: leader.id, at: this.queue.now };
+          marker = { id, node: leader.id, term: leader.raft!.term, at: this.queue.now };
           this.afterInput(leader);
         } catch (e) {
           if (!isRaftError(e, 'ErrProposalDropped')) throw e;
