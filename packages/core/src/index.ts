@@ -1,6 +1,7 @@
 export * from './random.js';
 export * from './etcd-errors.js';
 export * from './keys.js';
+export * from './bytes.js';
 export * as proto from './proto/index.js';
 export * from './kv/index.js';
 export * from './watchcache/index.js';

@@ -2,7 +2,7 @@
  * The checks etcd's gRPC layer makes before a request reaches Raft (etcd's v3rpc key.go), with
  * the same errors, so a bad request fails fast and identically.
  */
-import { EtcdError, ETCD_ERRORS, checkRangeRequest, compareKeys } from '@kvfleet/core';
+import { EtcdError, ETCD_ERRORS, checkRangeRequest, compareKeys, hexOf } from '@kvfleet/core';
 import {
   type DeleteRangeRequest,
   type PutRequest,
@@ -56,8 +56,6 @@ function covers(iv: Interval, k: Uint8Array): boolean {
   return iv.end === null || compareKeys(k, iv.end) < 0;
 }
 
-const hex = (k: Uint8Array): string => Buffer.from(k).toString('hex');
-
 /**
  * etcd's rule: within one branch (nested txns included), a key may be put at most once and
  * may not be put if the branch also deletes it. The two branches of a nested txn exclude each
@@ -94,7 +92,7 @@ function checkIntervals(ops: readonly RequestOp[]): { puts: Map<string, Uint8Arr
   for (const op of ops) {
     if (!('requestPut' in op)) continue;
     const k = op.requestPut.key;
-    const h = hex(k);
+    const h = hexOf(k);
     if (puts.has(h) || deleted(k)) duplicate();
     puts.set(h, k);
   }

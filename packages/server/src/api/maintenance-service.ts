@@ -7,7 +7,6 @@ import { proto } from '@kvfleet/core';
 import { normalizeAlarm } from '../apply/normalize.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { AlarmMember } from '../maintenance/alarm-store.js';
-import { defragmentBackend } from '../maintenance/defragment.js';
 import { moveLeader } from '../maintenance/move-leader.js';
 import { snapshotMessages } from '../maintenance/snapshot-stream.js';
 import { toServiceError, unary } from './grpc-errors.js';
@@ -60,7 +59,7 @@ export function maintenanceService(server: EtcdServer): Partial<proto.ServiceHan
 
     Defragment: unary(async () => {
       server.config.logger.info('starting defragment');
-      await defragmentBackend(server.maintenanceBackend());
+      await server.maintenanceBackend().defragment();
       server.config.logger.info('finished defragment', { dbSize: server.backendSizes.size });
       // etcd 3.4 answers with an empty response (no header).
       return {};

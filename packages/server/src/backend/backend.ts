@@ -131,15 +131,17 @@ export interface Backend {
   restore(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<RestoreResult>;
 
   /**
+   * Returns the free space of `sizeBytes()` to the operating system (Maintenance.Defragment).
+   * Reads and batches go on meanwhile; the contents do not change. A call while one runs
+   * joins it. Afterwards `sizeBytes()` is close to `sizeInUseBytes()`.
+   */
+  defragment(): Promise<void>;
+
+  /**
    * Waits for committed batches, releases open read views and closes the store. Idempotent;
    * every later call except `close` throws (or rejects with) ErrBackendClosed.
    */
   close(): Promise<void>;
-}
-
-/** Byte-order comparison of two arrays: negative, zero or positive. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
 }
 
 const utf8 = new TextEncoder();
@@ -195,11 +197,3 @@ export function checkRange(options: RangeOptions | undefined): RangeOptions {
   return o.gte !== undefined && o.gte.length === 0 ? { ...o, gte: undefined } : o;
 }
 
-/** True if `result` looks like a promise; batch callbacks must not return one. */
-export function isThenable(result: unknown): boolean {
-  return (
-    (typeof result === 'object' || typeof result === 'function') &&
-    result !== null &&
-    typeof (result as { then?: unknown }).then === 'function'
-  );
-}

@@ -2,7 +2,6 @@ export {
   MAX_BUCKET_NAME_BYTES,
   MAX_KEY_BYTES,
   MAX_BOUND_BYTES,
-  compareBytes,
   type Backend,
   type BackendKind,
   type KeyValue,

@@ -30,12 +30,12 @@
 import { existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { open, type RootDatabase, type Transaction } from 'lmdb';
+import { isThenable } from '@kvfleet/core';
 import {
   checkBucket,
   checkKey,
   checkRange,
   checkValue,
-  isThenable,
   type Backend,
   type KeyValue,
   type RangeOptions,

@@ -7,13 +7,12 @@
  * a batch that writes to a pinned bucket first copies it; an unpinned bucket is changed in
  * place with an undo log, so a batch that throws can be rolled back without copying.
  */
+import { compareBytes, isThenable } from '@kvfleet/core';
 import {
   checkBucket,
   checkKey,
   checkRange,
   checkValue,
-  compareBytes,
-  isThenable,
   type Backend,
   type KeyValue,
   type RangeOptions,
@@ -345,6 +344,13 @@ export class MemoryBackend implements Backend {
   }
 
   /** See Backend.close. */
+  /** See Backend.defragment: nothing to copy; the size falls back to the live data, as LMDB's does. */
+  defragment(): Promise<void> {
+    this.checkOpen();
+    this.highWater = this.sizeInUseBytes();
+    return Promise.resolve();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

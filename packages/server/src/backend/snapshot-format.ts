@@ -13,11 +13,10 @@
  * trailer's CRC-32 covers every byte before it, header and trailer tag and count included.
  * Nothing may follow the trailer.
  */
-import { crc32 as zlibCrc32 } from 'node:zlib';
+import { compareBytes, crc32 } from '@kvfleet/core';
 import {
   MAX_BUCKET_NAME_BYTES,
   MAX_KEY_BYTES,
-  compareBytes,
   type KeyValue,
   type ReadView,
 } from './backend.js';
@@ -34,14 +33,6 @@ const CHUNK_BYTES = 256 * 1024;
 
 const utf8 = new TextEncoder();
 
-/**
- * CRC-32 of `data` continuing from `crc`. Empty input is skipped: on Node 20, zlib.crc32 of
- * an empty array over a zero-length ArrayBuffer (as lmdb-js returns for empty values)
- * returns 0 instead of `crc`.
- */
-function crc32(data: Uint8Array, crc: number): number {
-  return data.length === 0 ? crc : zlibCrc32(data, crc);
-}
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** One pair with its bucket, as scanned or decoded. */

@@ -20,7 +20,7 @@
  * The lessor does no I/O and reads no clock of its own: the server polls `expired` and
  * `checkpointsDue` and proposes LeaseRevoke / LeaseCheckpoint entries for what they return.
  */
-import { ETCD_ERRORS, EtcdError } from '@kvfleet/core';
+import { ETCD_ERRORS, EtcdError, compareBytes, hexOf, keySuccessor } from '@kvfleet/core';
 import type { ReadView } from '../backend/backend.js';
 import type { KvWriteTxn } from '../mvcc/kv-store.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -153,7 +153,7 @@ export class Lessor {
         lessor.byId.set(id, { id, ttl: Math.max(r.ttl, lessor.minTtl), remainingTtl: r.remainingTtl, expiry: Infinity, keys: new Map() });
       }
       if (page.length < RECOVER_PAGE) break;
-      gte = successor(page[page.length - 1]!.key);
+      gte = keySuccessor(page[page.length - 1]!.key);
     }
     for (const { key, lease } of liveKeys) {
       if (lease === 0) continue;
@@ -522,17 +522,3 @@ function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length === 0) throw new LeaseError('ErrLeaseInvalidArgument', 'key must be a non-empty Uint8Array');
 }
 
-function hexOf(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
-/** The smallest byte string greater than `key`. */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1);
-  out.set(key);
-  return out;
-}

@@ -17,11 +17,10 @@
  * in-memory revisions change only after a batch has committed, and reads are synchronous, so
  * a read never sees a change that is not durable, nor half of a write call.
  */
-import { crc32 as zlibCrc32 } from 'node:zlib';
 import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
 import { MvccError } from './errors.js';
 import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
-import { compareKeys, type KvEvent, failpointsOn, hit } from '@kvfleet/core';
+import { compareKeys, crc32, hexOf, isThenable, keySuccessor, type KvEvent, failpointsOn, hit } from '@kvfleet/core';
 import { type Revision, decodeRevision, encodeRevision } from './revision.js';
 import {
   KEY_BUCKET,
@@ -542,7 +541,7 @@ export class KvStore {
           if (!keep.has(decodeRevision(key).revision)) b.delete(KEY_BUCKET, key);
         }
         // Continue right after the last key seen: appending 0x00 gives its successor.
-        return page.length < COMPACT_BATCH_LIMIT ? undefined : successor(page[page.length - 1]!.key);
+        return page.length < COMPACT_BATCH_LIMIT ? undefined : keySuccessor(page[page.length - 1]!.key);
       });
       if (next === undefined) break;
       gte = next;
@@ -795,28 +794,12 @@ function* scanRaw(view: ReadView, gte: Uint8Array | undefined, lt: Uint8Array | 
     const page = view.range(KEY_BUCKET, { gte: from, lt, limit: SCAN_PAGE });
     yield* page;
     if (page.length < SCAN_PAGE) return;
-    from = successor(page[page.length - 1]!.key);
+    from = keySuccessor(page[page.length - 1]!.key);
   }
-}
-
-/** The smallest byte string greater than `key`. */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1);
-  out.set(key);
-  return out;
 }
 
 function shape(kv: KeyValue, keysOnly: boolean): KeyValue {
   return keysOnly ? { ...kv, value: EMPTY } : kv;
-}
-
-function hexOf(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
-}
-
-/** CRC-32 continuing from `crc`; empty input skipped (Node 20's zlib.crc32 resets on some empty arrays). */
-function crc32(data: Uint8Array, crc: number): number {
-  return data.length === 0 ? crc : zlibCrc32(data, crc);
 }
 
 function checkKey(key: Uint8Array): void {
@@ -843,9 +826,5 @@ function checkConsistentIndex(ci: ConsistentIndex): void {
       throw new MvccError('ErrMvccInvalidArgument', `consistent index/term ${String(n)} is not a non-negative integer`);
     }
   }
-}
-
-function isThenable(v: unknown): boolean {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 

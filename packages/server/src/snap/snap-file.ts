@@ -10,7 +10,7 @@
  * Layout (big-endian): "KVSN" | u32 version | u64 index | u64 term | u32 nVoters | u64 voters… |
  * u32 nLearners | u64 learners… | u32 dataLength | data | u32 crc32(all of the above).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '@kvfleet/core';
 import type { Snapshot } from '../raft/types.js';
 
 const MAGIC = 0x4b56534e; // "KVSN"

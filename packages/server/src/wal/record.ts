@@ -11,7 +11,7 @@
  * Payloads are fixed little-endian layouts; every number is a non-negative safe integer
  * stored as a u64 (two u32 halves, because DataView's BigInt accessors would allocate).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '@kvfleet/core';
 import type { Entry, HardState } from '../raft/types.js';
 import { WalError } from './errors.js';
 

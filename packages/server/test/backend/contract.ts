@@ -425,6 +425,27 @@ export function backendContract(name: string, make: BackendFactory, other: Backe
       expect(b.sizeBytes()).toBeGreaterThanOrEqual(allocated);
     });
 
+    it('defragments: the contents stay, the size falls back towards what is in use', async () => {
+      const b = await make();
+      await b.batch((txn) => {
+        for (let i = 0; i < 2000; i++) txn.put('big', Uint8Array.of(i >> 8, i & 0xff), new Uint8Array(400).fill(i));
+        txn.put('keep', bytes(1), bytes(7));
+      });
+      await b.batch((txn) => {
+        for (const kv of txn.range('big')) txn.delete('big', kv.key);
+      });
+      const before = b.sizeBytes();
+      const hash = await b.hash();
+      await Promise.all([b.defragment(), b.defragment()]);
+      expect(await b.hash()).toBe(hash);
+      expect(b.sizeBytes()).toBeLessThan(before);
+      expect(b.sizeBytes()).toBeGreaterThanOrEqual(b.sizeInUseBytes());
+      await b.batch((txn) => txn.put('keep', bytes(2), bytes(8)));
+      const v = b.readTxn();
+      expect(v.get('keep', bytes(2))).toEqual(bytes(8));
+      v.release();
+    });
+
     it('refuses everything after close', async () => {
       const b = await make();
       await fill(b, 5);
@@ -439,6 +460,7 @@ export function backendContract(name: string, make: BackendFactory, other: Backe
       await expectCode(b.batch(() => undefined), 'ErrBackendClosed');
       await expectCode(b.hash(), 'ErrBackendClosed');
       await expectCode(b.restore([]), 'ErrBackendClosed');
+      await expectCode(() => b.defragment(), 'ErrBackendClosed');
     });
   });
 }
