@@ -1,5 +1,5 @@
 /** `kvfleet server`: runs one Raft member until SIGTERM or SIGINT, then stops it cleanly. */
-import { etcdserver, member } from '@kvfleet/server';
+import { embed, etcdserver, member } from '@kvfleet/server';
 import { warnFailpoints } from './failpoint-warning.js';
 import { FlagError, parseServerFlags, SERVER_USAGE } from './server-flags.js';
 
@@ -30,7 +30,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
     throw e;
   }
   warnFailpoints(config.logger);
-  const running = await etcdserver.startMember(config);
+  const running = await embed.startMember(config);
   await new Promise<void>((resolve) => {
     let received = false;
     // Later signals are ignored while stopping (Ctrl-C under `kvfleet up` delivers SIGINT from

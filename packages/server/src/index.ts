@@ -11,3 +11,6 @@ export * as api from './api/index.js';
 export * as maintenance from './maintenance/index.js';
 export * as http from './http/index.js';
 export * as metrics from './metrics/index.js';
+export * as storage from './storage/index.js';
+export * as embed from './embed/index.js';
+export { API_VERSION, API_MAJOR_MINOR, CLUSTER_VERSION } from './version.js';

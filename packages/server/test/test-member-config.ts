@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { MemberConfig } from '../src/etcdserver/member-config.js';
-import { SILENT } from '../src/etcdserver/logger.js';
+import { SILENT } from '../src/logger.js';
 
 export interface TestMemberOptions {
   readonly name: string;

@@ -18,14 +18,14 @@ import type { KeyValue } from '../kv/key-value.js';
 import type { KvEvent } from '../kv/kv-event.js';
 import type { WatchHistory } from './watch-history.js';
 import type { WatchResponse, WatchSink, WatchStreamOptions } from './watch-messages.js';
-import { WatchStream } from './watch-stream.js';
-import type { Watcher } from './watcher.js';
+import { type StreamHost, WatchStream } from './watch-stream.js';
+import type { Watcher, WatcherStream } from './watcher.js';
 import { WatcherIndex } from './watcher-index.js';
 
 /** Events read from history per {@link WatchHub.syncUnsynced} call by default. */
 export const DEFAULT_SYNC_EVENTS = 1000;
 
-export class WatchHub {
+export class WatchHub implements StreamHost {
   private rev: number;
   private readonly synced = new WatcherIndex<Watcher>();
   private readonly unsynced = new Set<Watcher>();
@@ -129,7 +129,7 @@ export class WatchHub {
     if (this.unsynced.size === 0) return 0;
     const compacted = this.store.compactRevision;
     const first = this.store.firstHistoryRevision;
-    const touched = new Set<WatchStream>();
+    const touched = new Set<WatcherStream>();
     const ready: Watcher[] = [];
     const readyIndex = new WatcherIndex<Watcher>();
     let from = Number.MAX_SAFE_INTEGER;

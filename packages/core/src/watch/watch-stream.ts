@@ -9,7 +9,6 @@
  * its events and a progress response after every event it vouches for.
  */
 import { classifyRange } from '../keys.js';
-import type { WatchHub } from './watch-hub.js';
 import {
   ERR_EMPTY_WATCHER_RANGE,
   ERR_WATCHER_DUPLICATE_ID,
@@ -20,13 +19,25 @@ import {
   type WatchStreamOptions,
   responseBytes,
 } from './watch-messages.js';
-import { Watcher } from './watcher.js';
+import { Watcher, type WatcherStream } from './watcher.js';
 import type { WatchEnd } from './watcher-index.js';
+
+/** What a stream uses of its hub (WatchHub). */
+export interface StreamHost {
+  /** The revision the hub has seen (responses carry it). */
+  readonly revision: number;
+  /** A new watcher: synced if it starts after the hub's revision. */
+  attach(w: Watcher): void;
+  /** A watcher the stream dropped. */
+  detach(w: Watcher): void;
+  /** The stream closed. */
+  forget(s: WatchStream): void;
+}
 
 export const DEFAULT_MAX_QUEUED_RESPONSES = 128;
 export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
-export class WatchStream {
+export class WatchStream implements WatcherStream {
   private readonly watchers = new Map<number, Watcher>();
   private readonly progressWatchers = new Set<Watcher>();
   /** etcd's AutoWatchID is 0, so allocated ids start there. */
@@ -45,7 +56,7 @@ export class WatchStream {
 
   /** Made by {@link WatchHub.openStream}. */
   constructor(
-    private readonly hub: WatchHub,
+    private readonly hub: StreamHost,
     private readonly sink: WatchSink,
     options: WatchStreamOptions = {},
   ) {

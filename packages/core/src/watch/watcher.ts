@@ -4,8 +4,21 @@
  */
 import type { KeyValue } from '../kv/key-value.js';
 import type { KvEvent } from '../kv/kv-event.js';
-import type { WatchStream } from './watch-stream.js';
+import type { WatchResponse } from './watch-messages.js';
 import type { IndexedWatcher, WatchEnd } from './watcher-index.js';
+
+/** What the hub uses of the stream that owns a watcher (WatchStream). */
+export interface WatcherStream {
+  /** Its paused sink's queue is full: no events are pushed to its watchers. */
+  readonly isFull: boolean;
+  /** Its watchers the hub holds unsynced; kept by the hub. */
+  unsyncedCount: number;
+  push(response: WatchResponse): void;
+  /** Drops `w` from the stream and the hub. */
+  remove(w: Watcher): void;
+  /** Sends a deferred progress response once every watcher is synced. */
+  tryProgress(): void;
+}
 
 export class Watcher implements IndexedWatcher {
   /**
@@ -21,7 +34,7 @@ export class Watcher implements IndexedWatcher {
 
   constructor(
     readonly id: number,
-    readonly stream: WatchStream,
+    readonly stream: WatcherStream,
     readonly key: Uint8Array,
     readonly end: WatchEnd,
     readonly startRevision: number,

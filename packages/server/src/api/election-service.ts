@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, proto } from '@kvfleet/core';
-import { openCallScope, scopedUnary } from '../concurrency/call-scope.js';
+import { openCallScope, scopedUnary } from './call-scope.js';
 import { campaign, currentLeader, proclaimAs, resign, type LeaderKey } from '../concurrency/election.js';
 import { CONCURRENCY_ERRORS } from '../concurrency/errors.js';
 import { LeaderObserver } from '../concurrency/leader-observer.js';

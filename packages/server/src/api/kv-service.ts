@@ -6,7 +6,7 @@ import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { DeleteRangeResult, PutResult, RequestOp, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { checkQuota } from '../maintenance/quota-alarmer.js';
-import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './check-requests.js';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { unary } from './grpc-errors.js';
 import { txnToWire } from './wire.js';
 

@@ -4,7 +4,7 @@
  * A waiting Lock ends when its client goes away or the server shuts down.
  */
 import { proto } from '@kvfleet/core';
-import { scopedUnary } from '../concurrency/call-scope.js';
+import { scopedUnary } from './call-scope.js';
 import { MemberKv } from '../concurrency/member-kv.js';
 import { lock, unlock } from '../concurrency/mutex.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';

@@ -10,9 +10,8 @@ import type { AlarmMember } from '../maintenance/alarm-store.js';
 import { moveLeader } from '../maintenance/move-leader.js';
 import { snapshotMessages } from '../maintenance/snapshot-stream.js';
 import { toServiceError, unary } from './grpc-errors.js';
+import { API_VERSION } from '../version.js';
 
-/** The etcd API version kvfleet speaks; clients use it to decide which features to use. */
-export const API_VERSION = '3.5.0';
 
 type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 

@@ -5,7 +5,7 @@
  * requests through its own client.
  */
 import { randomInt } from 'node:crypto';
-import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../api/check-requests.js';
+import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { executeRange } from '@kvfleet/core';
 import type { LeaseGrantResult, RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';

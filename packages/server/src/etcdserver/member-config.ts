@@ -1,6 +1,6 @@
 /** Everything a member is started with (the `kvfleet server` flags, parsed). */
 import type { BackendKind } from '../backend/backend.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 export interface MemberConfig {
   readonly name: string;
@@ -28,6 +28,3 @@ export interface MemberConfig {
   readonly quotaBackendBytes: number;
   readonly logger: Logger;
 }
-
-/** etcd's default backend quota. */
-export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;

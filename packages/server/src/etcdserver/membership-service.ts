@@ -16,7 +16,7 @@ import { removeMember, writeMember } from '../member/member-store.js';
 import type { ConsistentIndex, KvWriteTxn, WriteResult } from '../mvcc/kv-store.js';
 import type { MemberAttributesRequest } from '../apply/requests.js';
 import type { ApplyOutcome } from './applier.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import {
   applyMemberChange,
   checkAddMember,

@@ -13,7 +13,7 @@
  */
 import type { RaftNode, Ready } from '../raft/raft-node.js';
 import { MessageType, isEmptySnapshot, type Entry, type Message, type ReadState, type Snapshot, type SoftState } from '../raft/types.js';
-import type { MemberStorage } from './member-storage.js';
+import type { MemberStorage } from '../storage/member-storage.js';
 
 /** Sends Raft messages to peers; never blocks and never throws for an unreachable peer. */
 export interface RaftTransport {

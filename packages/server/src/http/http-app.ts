@@ -10,7 +10,7 @@
  */
 import { failpointsOn, setFailpoint } from '@kvfleet/core';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { API_VERSION } from '../api/maintenance-service.js';
+import { API_VERSION, CLUSTER_VERSION } from '../version.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { allowGet, goError, registerHealthRoutes } from './health.js';
 
@@ -71,12 +71,11 @@ export async function createHttpApp(member: EtcdServer, options: HttpAppOptions 
     app.all('/version', async (req, reply) => {
       if (!allowGet(req, reply)) return;
       // etcd reports the cluster version as major.minor.0.
-      const cluster = `${API_VERSION.split('.').slice(0, 2).join('.')}.0`;
       await reply
         .code(200)
         .header('content-type', 'application/json')
         // A Buffer, so fastify keeps etcd's bare `application/json` (no charset).
-        .send(Buffer.from(JSON.stringify({ etcdserver: API_VERSION, etcdcluster: cluster })));
+        .send(Buffer.from(JSON.stringify({ etcdserver: API_VERSION, etcdcluster: CLUSTER_VERSION })));
     });
     const context: HttpAppContext = {
       member,

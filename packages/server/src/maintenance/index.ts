@@ -1,5 +1,5 @@
 export { AlarmStore, ALARM_BUCKET, alarmText, type AlarmMember } from './alarm-store.js';
-export { quotaAvailable, quotaCost, effectiveQuotaBytes, type QuotaRequest } from './quota.js';
+export { quotaAvailable, quotaCost, effectiveQuotaBytes, DEFAULT_QUOTA_BACKEND_BYTES, type QuotaRequest } from './quota.js';
 export { snapshotMessages, SNAPSHOT_BLOB_BYTES, SHA256_BYTES, type SnapshotMessage } from './snapshot-stream.js';
 export { restoreSnapshot, RestoreError, type RestoreOptions, type RestoreResult } from './snapshot-restore.js';
 export { moveLeader, ERR_TIMEOUT_LEADER_TRANSFER } from './move-leader.js';

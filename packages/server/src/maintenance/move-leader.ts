@@ -5,7 +5,16 @@
  * passes (etcd's ErrTimeoutLeaderTransfer).
  */
 import { EtcdError, ETCD_ERRORS, GrpcCode } from '@kvfleet/core';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { Logger } from '../logger.js';
+
+/** What a leader move needs from the member. */
+export interface LeaderMover {
+  readonly isLeader: boolean;
+  readonly leaderId: number;
+  readonly config: { readonly logger: Logger; readonly heartbeatIntervalMs: number };
+  memberList(): readonly { readonly id: number; readonly isLearner: boolean }[];
+  transferLeadership(transferee: number): void;
+}
 
 /** etcd's v3rpc ErrGRPCTimeoutLeaderTransfer (not in the shared catalogue yet). */
 export const ERR_TIMEOUT_LEADER_TRANSFER = Object.freeze({
@@ -16,7 +25,7 @@ export const ERR_TIMEOUT_LEADER_TRANSFER = Object.freeze({
   clientMapped: true,
 });
 
-export async function moveLeader(server: EtcdServer, target: number, deadline: number): Promise<void> {
+export async function moveLeader(server: LeaderMover, target: number, deadline: number): Promise<void> {
   if (!server.isLeader) throw new EtcdError(ETCD_ERRORS.ErrGRPCNotLeader);
   const member = server.memberList().find((m) => m.id === target);
   if (member === undefined || member.isLearner) throw new EtcdError(ETCD_ERRORS.ErrGRPCBadLeaderTransferee);

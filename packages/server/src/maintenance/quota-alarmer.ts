@@ -4,11 +4,20 @@
  * and this member raises NOSPACE, through Raft, under its own member id.
  */
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import type { InternalRequest } from '../apply/requests.js';
+import type { AlarmRequest, InternalRequest } from '../apply/requests.js';
+import type { Logger } from '../logger.js';
 import { quotaAvailable, type QuotaRequest } from './quota.js';
 
-export async function checkQuota(server: EtcdServer, req: QuotaRequest): Promise<void> {
+/** What the quota checks need from the member: its size and quota, its alarms, and a way to raise one. */
+export interface QuotaHost {
+  readonly memberId: number;
+  readonly backendSizeBytes: number;
+  readonly config: { readonly logger: Logger; readonly quotaBackendBytes: number };
+  readonly alarms: { has(type: number): boolean };
+  propose(body: { readonly alarm: AlarmRequest }): Promise<unknown>;
+}
+
+export async function checkQuota(server: QuotaHost, req: QuotaRequest): Promise<void> {
   if (quotaAvailable(server.backendSizeBytes, server.config.quotaBackendBytes, req)) return;
   // etcd waits for the alarm's proposal (ignoring its outcome) before answering.
   await server
@@ -25,7 +34,7 @@ export interface ApplyQuota {
   raise(): Promise<void>;
 }
 
-export function applyQuota(server: EtcdServer): ApplyQuota {
+export function applyQuota(server: QuotaHost): ApplyQuota {
   return {
     exceeds(req) {
       if (!('put' in req || 'txn' in req || 'leaseGrant' in req)) return false;

@@ -5,7 +5,9 @@
  * a txn costs its more expensive branch. Pure: the size comes from the caller.
  */
 import type { LeaseGrantRequest, PutRequest, RequestOp, TxnRequest } from '../apply/requests.js';
-import { DEFAULT_QUOTA_BACKEND_BYTES } from '../etcdserver/member-config.js';
+
+/** etcd's default backend quota (`--quota-backend-bytes` 0). */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** etcd's estimate of a key's metadata. */
 const KV_OVERHEAD = 256;

@@ -1,2 +1,1 @@
 export { MemberMetrics, PEER_RTT_SAMPLE_INTERVAL_MS, type MetricsSource, type VersionInfo } from './member-metrics.js';
-export { memberMetricsSource } from './member-metrics-source.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { afterAll, beforeAll } from 'vitest';
-import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
+import { startMember, type RunningMember } from '../../src/embed/start-member.js';
 import { testMemberConfig } from '../test-member-config.js';
 
 export interface TestMember {

@@ -4,7 +4,7 @@
 // entries are applied while their Ready persists (a snapshot only once it is stored).
 import { describe, expect, it } from 'vitest';
 import { RaftDriver, type StateMachine } from '../../src/etcdserver/raft-driver.js';
-import type { MemberStorage } from '../../src/etcdserver/member-storage.js';
+import type { MemberStorage } from '../../src/storage/member-storage.js';
 import type { RaftNode, Ready } from '../../src/raft/raft-node.js';
 import { EntryType, type Entry } from '../../src/raft/types.js';
 

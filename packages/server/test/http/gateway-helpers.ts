@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
+import { startMember, type RunningMember } from '../../src/embed/start-member.js';
 import { registerGateway } from '@kvfleet/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { proto } from '@kvfleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientServer } from '../../src/api/client-server.js';
+import { ClientServer } from '../../src/embed/client-server.js';
 import { EtcdServer } from '../../src/etcdserver/etcd-server.js';
 import type { MemberConfig } from '../../src/etcdserver/member-config.js';
-import { startMember, type RunningMember } from '../../src/etcdserver/start-member.js';
+import { startMember, type RunningMember } from '../../src/embed/start-member.js';
 import { testMemberConfig } from '../test-member-config.js';
 
 function freePort(): Promise<number> {

@@ -9,7 +9,7 @@ import { confChangeFor } from '../../src/etcdserver/membership.js';
 import { encodeConfChange } from '../../src/raft/confchange.js';
 import { EntryType, type Entry } from '../../src/raft/types.js';
 import { PendingRequests } from '../../src/etcdserver/pending-requests.js';
-import { SILENT } from '../../src/etcdserver/logger.js';
+import { SILENT } from '../../src/logger.js';
 import type { RaftNode } from '../../src/raft/raft-node.js';
 
 const m = (id: number, over: Partial<MemberInfo> = {}): MemberInfo => ({

@@ -1,11 +1,25 @@
 /** What a member's metrics read from it at scrape time. */
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { effectiveQuotaBytes } from '../maintenance/quota.js';
-import type { MetricsSource } from './member-metrics.js';
+import type { MetricsSource } from '../metrics/member-metrics.js';
+import type { KvStore } from '../mvcc/kv-store.js';
+
+/** What the metrics read of the member (EtcdServer). */
+export interface MetricsMember {
+  readonly memberId: number;
+  readonly leaderId: number;
+  readonly isLeader: boolean;
+  readonly committedIndex: number;
+  readonly appliedIndex: number;
+  readonly backendSizes: { size: number; inUse: number };
+  readonly config: { readonly quotaBackendBytes: number };
+  readonly kv: Pick<KvStore, 'range'>;
+  readonly membership: { readonly members: readonly { readonly id: number }[] };
+  peerRttMs(peerId: number): number | undefined;
+}
 
 const ALL = Uint8Array.of(0);
 
-export function memberMetricsSource(member: EtcdServer): MetricsSource {
+export function memberMetricsSource(member: MetricsMember): MetricsSource {
   return {
     get memberId() {
       return member.memberId;

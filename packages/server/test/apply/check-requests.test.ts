@@ -1,8 +1,8 @@
 import { EtcdError } from '@kvfleet/core';
 import { describe, expect, it } from 'vitest';
-import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../../src/api/check-requests.js';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../../src/apply/check-requests.js';
 import { CompareResult, CompareTarget, type RequestOp, type TxnRequest } from '../../src/apply/requests.js';
-import { FROM_KEY, cmp, delReq, opDel, opPut, opRange, opTxn, putReq, rangeReq, txnReq } from '../apply/helpers.js';
+import { FROM_KEY, cmp, delReq, opDel, opPut, opRange, opTxn, putReq, rangeReq, txnReq } from './helpers.js';
 
 /** The error name `f` throws, or undefined if it does not throw. */
 function errorOf(f: () => void): string | undefined {

@@ -1,12 +1,12 @@
 /** A member with its client listener: what `kvfleet server` runs. */
 import type * as grpc from '@grpc/grpc-js';
 import { proto, registerGateway } from '@kvfleet/core';
-import { ClientServer } from '../api/client-server.js';
+import { ClientServer } from './client-server.js';
 import { clusterService } from '../api/cluster-service.js';
-import { API_VERSION } from '../api/maintenance-service.js';
+import { API_MAJOR_MINOR, API_VERSION } from '../version.js';
 import { MemberMetrics } from '../metrics/member-metrics.js';
-import { EtcdServer } from './etcd-server.js';
-import type { MemberConfig } from './member-config.js';
+import { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { MemberConfig } from '../etcdserver/member-config.js';
 
 export interface RunningMember {
   readonly server: EtcdServer;
@@ -23,7 +23,7 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
     transport.addService(lease.definition, lease.implementation);
     // Forwarded membership changes, and the member list a joining member asks for.
     transport.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
-  }, new MemberMetrics({ server: API_VERSION, cluster: API_VERSION.split('.').slice(0, 2).join('.') }));
+  }, new MemberMetrics({ server: API_VERSION, cluster: API_MAJOR_MINOR }));
   // etcd's JSON gateway (/v3/...) on the same ports, calling this member's gRPC services.
   const client = new ClientServer(server, {
     httpPlugins: [(app, ctx) => registerGateway(app, { grpcAddress: ctx.grpcAddress() })],

@@ -12,15 +12,15 @@ import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { ConnectionMux, dialAddress, listenAddress, shutdownGrpcServer } from '@kvfleet/core';
 import { createHttpApp, type HttpPlugin } from '../http/http-app.js';
 import { MetricsListener } from '../http/metrics-listener.js';
-import { clusterService } from './cluster-service.js';
-import { electionService } from './election-service.js';
-import { kvService } from './kv-service.js';
-import { LeaderForwarder } from './leader-forwarder.js';
-import { leaseService } from './lease-service.js';
-import { learnerGate } from './learner-gate.js';
-import { lockService } from './lock-service.js';
-import { maintenanceService } from './maintenance-service.js';
-import { watchService } from './watch-service.js';
+import { clusterService } from '../api/cluster-service.js';
+import { electionService } from '../api/election-service.js';
+import { kvService } from '../api/kv-service.js';
+import { LeaderForwarder } from '../api/leader-forwarder.js';
+import { leaseService } from '../api/lease-service.js';
+import { learnerGate } from '../api/learner-gate.js';
+import { lockService } from '../api/lock-service.js';
+import { maintenanceService } from '../api/maintenance-service.js';
+import { watchService } from '../api/watch-service.js';
 
 /** etcd lets a gRPC message exceed the request limit by this much (headers, framing), then the request check decides. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;

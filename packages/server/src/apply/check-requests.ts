@@ -8,7 +8,7 @@ import {
   type PutRequest,
   type RequestOp,
   type TxnRequest,
-} from '../apply/requests.js';
+} from './requests.js';
 
 export { checkRangeRequest };
 

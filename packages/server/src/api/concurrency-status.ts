@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcCode, lookupEtcdError } from '@kvfleet/core';
-import { toServiceError } from '../api/grpc-errors.js';
+import { toServiceError } from './grpc-errors.js';
 
 export function concurrencyServiceError(e: unknown): Partial<grpc.StatusObject> {
   const status = toServiceError(e);

@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, GrpcCode } from '@kvfleet/core';
-import { concurrencyServiceError } from './client-status.js';
+import { concurrencyServiceError } from './concurrency-status.js';
 
 /** What every grpc-js server call offers (its ServerSurfaceCall type is not exported). */
 export interface CancellableCall {
