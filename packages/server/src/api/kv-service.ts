@@ -3,7 +3,7 @@ import { failpoint, failpointsOn, type proto } from '@kvfleet/core';
 import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange, normalizeTxn } from '../apply/normalize.js';
 import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
-import type { DeleteRangeResult, PutResult, RequestOp, TxnRequest, TxnResult } from '../apply/requests.js';
+import type { RequestOp, TxnRequest } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
@@ -28,7 +28,7 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
       checkPutRequest(req);
       if (failpointsOn && server.isLeader && failpoint('putAckThenCrash') === 'crash') return ackThenCrash(server);
       const out = await server.propose({ put: req });
-      const body = out.body as PutResult;
+      const body = out.body;
       return body.prevKv === undefined ? { header: server.header(out.revision) } : { header: server.header(out.revision), prevKv: body.prevKv };
     }),
 
@@ -36,7 +36,7 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
       const req = normalizeDeleteRange(wire);
       checkDeleteRequest(req);
       const out = await server.propose({ deleteRange: req });
-      const body = out.body as DeleteRangeResult;
+      const body = out.body;
       return { header: server.header(out.revision), deleted: body.deleted, prevKvs: body.prevKvs };
     }),
 
@@ -50,7 +50,7 @@ export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
         return txnToWire(server.header(kv.currentRevision), evaluateReadOnlyTxn(kv, req));
       }
       const out = await server.propose({ txn: req });
-      return txnToWire(server.header(out.revision), out.body as TxnResult);
+      return txnToWire(server.header(out.revision), out.body);
     }),
 
     Compact: unary(async (wire) => {

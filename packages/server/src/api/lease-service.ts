@@ -6,7 +6,6 @@ import { randomInt } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, isEtcdError, proto } from '@kvfleet/core';
 import { normalizeLeaseGrant, normalizeLeaseRevoke } from '../apply/normalize.js';
-import type { LeaseGrantResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { isLeaseError } from '../lease/errors.js';
 import { MAX_LEASE_TTL } from '../lease/limits.js';
@@ -35,7 +34,7 @@ export function leaseService(server: EtcdServer, forwarder: LeaderForwarder): pr
       let id = req.ID;
       while (id === 0 || (req.ID === 0 && server.lessor.lookup(id) !== undefined)) id = randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
       const out = await server.propose({ leaseGrant: { ID: id, TTL: req.TTL } });
-      const body = out.body as LeaseGrantResult;
+      const body = out.body;
       return { header: server.header(out.revision), ID: body.ID, TTL: body.TTL, error: '' };
     }),
 

@@ -6,7 +6,6 @@ import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { normalizeAlarm } from '../apply/normalize.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import type { AlarmMember } from '../maintenance/alarm-store.js';
 import { moveLeader } from '../maintenance/move-leader.js';
 import { snapshotMessages } from '../maintenance/snapshot-stream.js';
 import { toServiceError, unary } from './grpc-errors.js';
@@ -52,7 +51,7 @@ export function maintenanceService(server: EtcdServer): Partial<proto.ServiceHan
     // As etcd, every action (GET included) goes through Raft, so the answer is linearizable.
     Alarm: unary(async (wire) => {
       const out = await server.propose({ alarm: normalizeAlarm(wire) });
-      const alarms = (out.body as { alarms: AlarmMember[] }).alarms;
+      const { alarms } = out.body;
       return { header: server.header(out.revision), alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm as proto.AlarmType })) };
     }),
 

@@ -88,18 +88,35 @@ export interface MemberAttributesRequest {
   readonly clientUrls: string[];
 }
 
-/** One proposal: exactly one request, and the id the proposer waits on. */
-export type InternalRequest = { readonly id: number } & (
-  | { readonly put: PutRequest }
-  | { readonly deleteRange: DeleteRangeRequest }
-  | { readonly txn: TxnRequest }
-  | { readonly compaction: CompactionRequest }
-  | { readonly leaseGrant: LeaseGrantRequest }
-  | { readonly leaseRevoke: LeaseRevokeRequest }
-  | { readonly leaseCheckpoint: LeaseCheckpointRequest }
-  | { readonly alarm: AlarmRequest }
-  | { readonly memberAttributes: MemberAttributesRequest }
-);
+/**
+ * Every kind of proposal: its request and the body its apply answers with (the gRPC layer adds
+ * the header). The member's `propose` is typed by it, so a caller gets its kind's result.
+ */
+export interface Proposals {
+  readonly put: { readonly request: PutRequest; readonly result: PutResult };
+  readonly deleteRange: { readonly request: DeleteRangeRequest; readonly result: DeleteRangeResult };
+  readonly txn: { readonly request: TxnRequest; readonly result: TxnResult };
+  readonly compaction: { readonly request: CompactionRequest; readonly result: EmptyResult };
+  readonly leaseGrant: { readonly request: LeaseGrantRequest; readonly result: LeaseGrantResult };
+  readonly leaseRevoke: { readonly request: LeaseRevokeRequest; readonly result: EmptyResult };
+  readonly leaseCheckpoint: { readonly request: LeaseCheckpointRequest; readonly result: EmptyResult };
+  readonly alarm: { readonly request: AlarmRequest; readonly result: AlarmResult };
+  readonly memberAttributes: { readonly request: MemberAttributesRequest; readonly result: EmptyResult };
+}
+
+export type ProposalKind = keyof Proposals;
+
+/** A proposal of the kinds `K`: `{ put: PutRequest }` and so on. */
+export type ProposalOf<K extends ProposalKind> = { readonly [P in K]: Proposals[P]['request'] };
+
+/** One proposal's body: exactly one request. */
+export type Proposal = { [K in ProposalKind]: ProposalOf<K> }[ProposalKind];
+
+/** What applying a proposal of kind `K` answers with. */
+export type ProposalResult<K extends ProposalKind> = Proposals[K]['result'];
+
+/** One proposal as the Raft entry carries it: the request and the id the proposer waits on. */
+export type InternalRequest = { readonly id: number } & Proposal;
 
 /** Response bodies; the gRPC layer adds the header. */
 export interface PutResult {
@@ -126,3 +143,17 @@ export interface LeaseGrantResult {
   readonly ID: number;
   readonly TTL: number;
 }
+
+/** etcd's AlarmMember: an alarm raised by one member. */
+export interface AlarmMember {
+  readonly memberID: number;
+  readonly alarm: number;
+}
+
+/** The alarms after an Alarm request (GET, ACTIVATE or DEACTIVATE). */
+export interface AlarmResult {
+  readonly alarms: readonly AlarmMember[];
+}
+
+/** A request answered by the header alone. */
+export type EmptyResult = Record<string, never>;

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { executeRange } from '@kvfleet/core';
-import type { LeaseGrantResult, RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
+import type { RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { WatchStream } from '@kvfleet/core';
@@ -21,7 +21,7 @@ export class MemberKv implements ConcurrencyKv {
   async txn(req: TxnRequest): Promise<{ revision: number; result: TxnResult }> {
     checkTxnRequest(req, this.server.config.maxTxnOps);
     const out = await this.server.propose({ txn: req });
-    return { revision: out.revision, result: out.body as TxnResult };
+    return { revision: out.revision, result: out.body };
   }
 
   async deleteKey(key: Uint8Array): Promise<{ revision: number }> {
@@ -43,7 +43,7 @@ export class MemberKv implements ConcurrencyKv {
     let id = 0;
     while (id === 0 || this.server.lessor.lookup(id) !== undefined) id = randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
     const out = await this.server.propose({ leaseGrant: { ID: id, TTL: ttlSeconds } });
-    return (out.body as LeaseGrantResult).ID;
+    return out.body.ID;
   }
 
   watch(request: KeyWatchRequest, sink: KeyWatchSink): KeyWatch {

@@ -20,16 +20,16 @@ import type { Lessor } from '../lease/lessor.js';
 import type { WatchHub } from '@kvfleet/core';
 import { decodeInternalRequest } from '../apply/internal-codec.js';
 import { applyDeleteRange, applyPut, applyTxn, type LeaseBinding, type OpContext } from '../apply/kv-ops.js';
-import type { InternalRequest, MemberAttributesRequest, TxnRequest } from '../apply/requests.js';
+import type { EmptyResult, InternalRequest, MemberAttributesRequest, TxnRequest } from '../apply/requests.js';
 import type { AlarmStore } from '../maintenance/alarm-store.js';
 import type { ApplyQuota } from '../maintenance/quota-alarmer.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { StateMachine } from './raft-driver.js';
 
 /** What a proposer gets back: the response body and the store revision after the apply. */
-export interface ApplyOutcome {
+export interface ApplyOutcome<Body = unknown> {
   readonly revision: number;
-  readonly body: unknown;
+  readonly body: Body;
 }
 
 /** The pieces the applier works on; `kv`, `lessor` and `hub` are replaced when a snapshot is loaded. */
@@ -55,7 +55,7 @@ export interface ApplierDeps {
   /** Applies a membership change (its member record and `ci` in one backend write). */
   applyConfChange(entry: Entry, ci: ConsistentIndex): Promise<void>;
   /** Records a member's published name and client URLs inside the entry's write. */
-  applyMemberAttributes(req: MemberAttributesRequest, txn: KvWriteTxn): unknown;
+  applyMemberAttributes(req: MemberAttributesRequest, txn: KvWriteTxn): EmptyResult;
 }
 
 export class Applier implements StateMachine {

@@ -22,7 +22,7 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import type { MemberInfo } from '../member/cluster-config.js';
 import { readMembers } from '../member/member-store.js';
 import { encodeInternalRequest } from '../apply/internal-codec.js';
-import type { InternalRequest } from '../apply/requests.js';
+import type { InternalRequest, ProposalKind, ProposalOf, ProposalResult } from '../apply/requests.js';
 import { AlarmStore } from '../maintenance/alarm-store.js';
 import { applyQuota } from '../maintenance/quota-alarmer.js';
 import { MemberMetrics } from '../metrics/member-metrics.js';
@@ -38,8 +38,6 @@ import { withRequestTimeout } from './request-timeout.js';
 import { RaftDriver } from './raft-driver.js';
 import { ReadBarrier } from './read-barrier.js';
 
-/** A request body to propose; the server adds the id. */
-export type ProposalBody = InternalRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export interface ResponseHeaderFields {
   readonly clusterId: number;
@@ -302,9 +300,9 @@ export class EtcdServer {
    * errors: request too large, no leader, timeout (the entry may still commit later: a timed
    * out write is "maybe applied", as in etcd), server stopped.
    */
-  async propose(body: ProposalBody): Promise<ApplyOutcome> {
+  async propose<K extends ProposalKind>(body: ProposalOf<K>): Promise<ApplyOutcome<ProposalResult<K>>> {
     this.checkRunning();
-    const { id, done } = this.pending.register();
+    const { id, done } = this.pending.register<ApplyOutcome<ProposalResult<K>>>();
     const data = encodeInternalRequest({ id, ...body } as InternalRequest);
     if (data.length > this.config.maxRequestBytes) {
       this.pending.forget(id);

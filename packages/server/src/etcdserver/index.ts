@@ -1,4 +1,4 @@
-export { EtcdServer, type ProposalBody, type ResponseHeaderFields } from './etcd-server.js';
+export { EtcdServer, type ResponseHeaderFields } from './etcd-server.js';
 export { type MemberConfig } from './member-config.js';
 export { createLogger, isLogLevel, SILENT, type Logger, type LogLevel } from '../logger.js';
 export { memberMetricsSource } from './metrics-source.js';

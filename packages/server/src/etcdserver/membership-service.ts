@@ -308,7 +308,7 @@ export class MembershipService {
   private async propose(change: MemberChange): Promise<MemberInfo[]> {
     const invalid = validateMemberChange(this.list, change);
     if (invalid !== undefined) throw invalid;
-    const { id, done } = this.deps.pending.register();
+    const { id, done } = this.deps.pending.register<ApplyOutcome<MemberInfo[]>>();
     const cc = confChangeFor({ ...change, requestId: id });
     const deadline = Date.now() + CONF_CHANGE_RETRY_MS;
     for (;;) {
@@ -327,7 +327,7 @@ export class MembershipService {
       }
     }
     const outcome = await withRequestTimeout(done, this.deps.requestTimeoutMs, () => this.deps.pending.forget(id));
-    return outcome.body as MemberInfo[];
+    return outcome.body;
   }
 
   /**

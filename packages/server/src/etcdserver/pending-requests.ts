@@ -17,11 +17,15 @@ export class PendingRequests<T> {
     return this.waiting.size;
   }
 
-  /** A fresh id and the promise its apply settles. */
-  register(): { id: number; done: Promise<T> } {
+  /**
+   * A fresh id and the promise its apply settles. `R` is what the settler answers this id
+   * with (the result of the request proposed under it): the one place that relation is taken
+   * on trust, so callers need no casts.
+   */
+  register<R extends T = T>(): { id: number; done: Promise<R> } {
     this.nextSeq = (this.nextSeq + 1) % 2 ** 32;
     const id = this.prefix * 2 ** 32 + this.nextSeq;
-    const done = new Promise<T>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const done = new Promise<R>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: T) => void, reject }));
     return { id, done };
   }
 

@@ -12,15 +12,10 @@
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
 import type { ReadView } from '../backend/backend.js';
 import type { KvWriteTxn } from '../mvcc/kv-store.js';
-import type { AlarmRequest, InternalRequest } from '../apply/requests.js';
+import type { AlarmMember, AlarmRequest, InternalRequest } from '../apply/requests.js';
 import { txnQuotaCost } from './quota.js';
 
 export const ALARM_BUCKET = 'alarm';
-
-export interface AlarmMember {
-  readonly memberID: number;
-  readonly alarm: number;
-}
 
 const NAMES: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
 
