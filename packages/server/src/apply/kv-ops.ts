@@ -7,7 +7,8 @@
  */
 import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
 import type { KeyValue } from '../mvcc/kv-record.js';
-import type { KvWriteTxn, KvStore } from '../mvcc/kv-store.js';
+import type { KvStore } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import { compareAll } from './compare.js';
 import { executeRange, type RangeReader } from '@kvfleet/core';
 import type {

@@ -12,7 +12,8 @@
  * waiter with the error; any other failure (disk, corrupt entry) is fatal for the member.
  */
 import { EtcdError, ETCD_ERRORS } from '@kvfleet/core';
-import type { ConsistentIndex, KvStore, KvWriteTxn } from '../mvcc/kv-store.js';
+import type { ConsistentIndex, KvStore } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import { MvccError } from '../mvcc/errors.js';
 import { isLeaseError } from '../lease/errors.js';
 import { EntryType, type Entry, type Snapshot } from '../raft/types.js';

@@ -4,7 +4,7 @@
  * `KvStore.write`. The attachments then change with the write's commit, like everything else.
  */
 import { ETCD_ERRORS, EtcdError } from '@kvfleet/core';
-import type { KvWriteTxn } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import type { Lessor } from './lessor.js';
 
 /**

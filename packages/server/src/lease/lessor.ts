@@ -22,7 +22,7 @@
  */
 import { ETCD_ERRORS, EtcdError, compareBytes, hexOf, keySuccessor } from '@kvfleet/core';
 import type { ReadView } from '../backend/backend.js';
-import type { KvWriteTxn } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LeaseError } from './errors.js';
 import { LEASE_BUCKET, type LeaseRecord, decodeLeaseKey, decodeLeaseRecord, encodeLeaseKey, encodeLeaseRecord } from './lease-record.js';

@@ -11,7 +11,7 @@
  */
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
 import type { ReadView } from '../backend/backend.js';
-import type { KvWriteTxn } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import type { AlarmMember, AlarmRequest, InternalRequest } from '../apply/requests.js';
 import { txnQuotaCost } from './quota.js';
 

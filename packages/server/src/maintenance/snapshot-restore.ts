@@ -26,7 +26,7 @@ import { dataDirLayout } from '../storage/data-dir.js';
 import { MemberStorage } from '../storage/member-storage.js';
 import { findFounder, parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
 import { MEMBERS_BUCKET, writeMember } from '../member/member-store.js';
-import type { KvWriteTxn } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import { encodeU64, META_BUCKET, META_CONSISTENT_INDEX, META_CONSISTENT_TERM } from '../mvcc/store-meta.js';
 import { bootstrapState } from '../raft/bootstrap.js';
 import { defaultSync, syncDirectory } from '../wal/sync.js';

@@ -4,7 +4,7 @@
  * snapshot learns its peers from here, not from flags.
  */
 import type { ReadView } from '../backend/backend.js';
-import type { KvWriteTxn } from '../mvcc/kv-store.js';
+import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import type { MemberInfo } from './cluster-config.js';
 
 export const MEMBERS_BUCKET = 'members';

@@ -37,16 +37,9 @@ export {
   META_FINISHED_COMPACT_REV,
   META_SCHEDULED_COMPACT_REV,
 } from './store-meta.js';
-export {
-  KvStore,
-  COMPACT_BATCH_LIMIT,
-  type ConsistentIndex,
-  type PutOptions,
-  type ReadOptions,
-  type RangeOptions as KvRangeOptions,
-  type RangeResult as KvRangeResult,
-  type KvEvent,
-  type WriteResult,
-  type KvWriteTxn,
-  type HashKvResult,
-} from './kv-store.js';
+export { KvStore, type ConsistentIndex, type KvEvent, type WriteResult, type BatchWrite, type BatchOutcome } from './kv-store.js';
+export { type ReadOptions, type RangeOptions as KvRangeOptions, type RangeResult as KvRangeResult } from './kv-read.js';
+export { type KvWriteTxn, type PutOptions } from './kv-write-txn.js';
+export { COMPACT_BATCH_LIMIT } from './kv-compaction.js';
+export { type HashKvResult } from './kv-hash.js';
+export { type HistoryOptions, type HistoryResult } from './kv-history.js';

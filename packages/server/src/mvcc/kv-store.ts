@@ -17,11 +17,16 @@
  * in-memory revisions change only after a batch has committed, and reads are synchronous, so
  * a read never sees a change that is not durable, nor half of a write call.
  */
-import { type Backend, type ReadView, checkBucket as checkBackendBucket, checkKey as checkBackendKey } from '../backend/backend.js';
+import { isThenable, type KvEvent, failpointsOn, hit } from '@kvfleet/core';
+import type { Backend, ReadView } from '../backend/backend.js';
 import { MvccError } from './errors.js';
-import { type KeyValue, decodeKeyValue, encodeKeyValue } from './kv-record.js';
-import { compareKeys, crc32, hexOf, isThenable, keySuccessor, type KvEvent, failpointsOn, hit } from '@kvfleet/core';
-import { type Revision, decodeRevision, encodeRevision } from './revision.js';
+import { deleteCompacted, keepsWholeRevision, scheduleCompaction } from './kv-compaction.js';
+import { type HashKvResult, hashKeyBucket } from './kv-hash.js';
+import { type HistoryOptions, type HistoryResult, readHistory } from './kv-history.js';
+import { type RangeOptions, type RangeResult, checkKey, checkLimit, checkRevisionNumber, readRecord, scanRecords, shape } from './kv-read.js';
+import { type KeyValue, encodeKeyValue } from './kv-record.js';
+import { type KvWriteTxn, type Overlay, WriteTxnImpl, runHooks } from './kv-write-txn.js';
+import { encodeRevision } from './revision.js';
 import {
   KEY_BUCKET,
   META_BUCKET,
@@ -41,36 +46,6 @@ export interface ConsistentIndex {
   readonly consistentTerm: number;
 }
 
-export interface PutOptions {
-  /** Lease id to attach; 0 or absent for none. */
-  readonly lease?: number;
-}
-
-export interface ReadOptions {
-  /** Most kvs to return; 0 or absent for no limit. */
-  readonly limit?: number;
-  /** Return only the count (kvs empty). */
-  readonly countOnly?: boolean;
-  /** Return kvs with empty values. */
-  readonly keysOnly?: boolean;
-}
-
-export interface RangeOptions extends ReadOptions {
-  /** Store revision to read at; 0 or absent for the current one. */
-  readonly revision?: number;
-}
-
-export interface RangeResult {
-  /** Visible kvs in key byte order, at most `limit`. */
-  readonly kvs: KeyValue[];
-  /** Every visible key in the range, regardless of the limit. */
-  readonly count: number;
-  /** True if the limit cut `kvs` short. */
-  readonly more: boolean;
-  /** The store revision the read was served at (the current revision, as in etcd). */
-  readonly revision: number;
-}
-
 /** One change, as a watch layer delivers it. */
 export type { KvEvent } from '@kvfleet/core';
 
@@ -83,67 +58,6 @@ export interface WriteResult<T> {
   readonly result: T;
 }
 
-/** The operations available inside {@link KvStore.write}; valid only while the callback runs. */
-export interface KvWriteTxn {
-  /** Puts `value` under `key`, keeping createRevision and bumping version if the key is live. */
-  put(key: Uint8Array, value: Uint8Array, options?: PutOptions): void;
-  /** Deletes the live keys in `[key, end)` (TreeIndex's `end` conventions); returns how many. */
-  deleteRange(key: Uint8Array, end?: Uint8Array): number;
-  /** Reads the store as this write has changed it so far. */
-  range(key: Uint8Array, end?: Uint8Array, options?: ReadOptions): RangeResult;
-  /** The revision reads through this write see: the store's, plus one once it has changed something. */
-  readonly revision: number;
-  /**
-   * Stores `value` under `key` in another module's `bucket` (not `key` or `meta`), in the same
-   * batch as this write's KV changes and consistent index. Does not make a new revision.
-   */
-  putAux(bucket: string, key: Uint8Array, value: Uint8Array): void;
-  /** Removes `key` from `bucket` in the same batch, like {@link putAux}. */
-  deleteAux(bucket: string, key: Uint8Array): void;
-  /**
-   * Runs `fn` once the batch has committed and the store has published it, before `write`
-   * resolves; never if the write fails. Lets in-memory state beside the store (the lessor)
-   * change only with what is durable. Hooks run in registration order and must not throw.
-   */
-  onCommit(fn: () => void): void;
-}
-
-export interface HashKvResult {
-  /** CRC-32 of the records in (compactRevision, revision] plus compactRevision. */
-  readonly hash: number;
-  readonly compactRevision: number;
-  readonly revision: number;
-}
-
-export interface HistoryOptions {
-  /** Most events to return (whole revisions only, see {@link KvStore.history}); 0 or absent for no limit. */
-  readonly limit?: number;
-  /** Attach each event's previous value of its key (see {@link KvStore.previousKeyValue}). */
-  readonly prevKv?: boolean;
-}
-
-export interface HistoryResult {
-  /** The changes in revision order (main, then sub). */
-  readonly events: KvEvent[];
-  /**
-   * The last main revision the result covers: every change up to it from `fromRev` is in
-   * `events`. Below `toRev` only when the limit cut the read short; continue from it + 1.
-   */
-  readonly lastRevision: number;
-}
-
-/** Records deleted per backend batch during compaction: bounds batch size and pause length. */
-export const COMPACT_BATCH_LIMIT = 1000;
-/** Records read per range call when scanning bucket `key`. */
-const SCAN_PAGE = 1000;
-const EMPTY = new Uint8Array(0);
-
-interface AuxWrite {
-  readonly bucket: string;
-  readonly key: Uint8Array;
-  readonly value: Uint8Array | undefined;
-}
-
 export interface BatchWrite<T> {
   readonly ci: ConsistentIndex;
   readonly fn: (txn: KvWriteTxn) => T;
@@ -154,17 +68,6 @@ export interface BatchOutcome<T> {
   readonly written: WriteResult<T>[];
   /** The write whose callback threw, if one did; nothing of it or after it was made. */
   readonly failed?: { readonly error: unknown };
-}
-
-/** The latest state per key (hex) staged by writes not yet published: the put record, or null if deleted. */
-type Overlay = Map<string, { key: Uint8Array; kv: KeyValue | null }>;
-
-interface Change {
-  readonly sub: number;
-  readonly key: Uint8Array;
-  readonly kv: KeyValue;
-  readonly tombstone: boolean;
-  readonly prevKv: KeyValue | undefined;
 }
 
 export class KvStore {
@@ -308,7 +211,7 @@ export class KvStore {
       checkRevisionNumber(rev);
       if (rev <= this.compacted) throw new MvccError('ErrCompacted');
       if (rev > this.current) throw new MvccError('ErrFutureRev');
-      await this.runCompaction(rev, this.keepsWholeRevision(rev));
+      await this.runCompaction(rev, keepsWholeRevision(this.backend, rev));
     });
   }
 
@@ -321,22 +224,11 @@ export class KvStore {
     const at = this.resolveRevision(rev);
     const compactRevision = this.compacted;
     const view = this.backend.readTxn();
-    let crc = 0;
     try {
-      const gte = encodeRevision({ main: compactRevision + 1, sub: 0 });
-      const lt = encodeRevision({ main: at + 1, sub: 0 });
-      for (const { key, value } of scanRaw(view, gte, lt)) {
-        // Lengths before bytes, so no two different record sequences feed the same stream.
-        crc = crc32(encodeU64(key.length), crc);
-        crc = crc32(key, crc);
-        crc = crc32(encodeU64(value.length), crc);
-        crc = crc32(value, crc);
-      }
+      return { hash: hashKeyBucket(view, compactRevision, at), compactRevision, revision: at };
     } finally {
       view.release();
     }
-    crc = crc32(encodeU64(compactRevision), crc);
-    return { hash: crc, compactRevision, revision: at };
   }
 
   /**
@@ -361,31 +253,9 @@ export class KvStore {
     if (fromRev < 1) throw new MvccError('ErrMvccInvalidArgument', 'history starts at revision 1 or later');
     if (toRev > this.current) throw new MvccError('ErrFutureRev');
     if (fromRev < this.firstHistoryRevision) throw new MvccError('ErrCompacted');
-    const events: KvEvent[] = [];
-    if (fromRev > toRev) return { events, lastRevision: toRev };
     const view = this.backend.readTxn();
     try {
-      const gte = encodeRevision({ main: fromRev, sub: 0 });
-      const lt = encodeRevision({ main: toRev + 1, sub: 0 });
-      // The revision being read is collected apart until it is known to fit the limit.
-      let group: KvEvent[] = [];
-      let groupRev = 0;
-      for (const { rev, tombstone, kv } of scanRecords(view, gte, lt)) {
-        if (rev.main !== groupRev) {
-          for (const e of group) events.push(e);
-          group = [];
-          if (limit > 0 && events.length >= limit) return { events, lastRevision: rev.main - 1 };
-          groupRev = rev.main;
-        }
-        if (limit > 0 && events.length > 0 && events.length + group.length + 1 > limit) {
-          return { events, lastRevision: groupRev - 1 };
-        }
-        const type = tombstone ? 'delete' : 'put';
-        const prevKv = options.prevKv === true ? this.prevKvAt(view, type, kv) : undefined;
-        group.push(prevKv === undefined ? { type, kv } : { type, kv, prevKv });
-      }
-      for (const e of group) events.push(e);
-      return { events, lastRevision: toRev };
+      return readHistory(view, fromRev, toRev, limit, options.prevKv === true ? (type, kv) => this.prevKvAt(view, type, kv) : undefined);
     } finally {
       view.release();
     }
@@ -523,300 +393,10 @@ export class KvStore {
    * at `rev`, keeps the answer of the original one.
    */
   private async runCompaction(rev: number, replayable: boolean): Promise<void> {
-    await this.backend.batch((b) => {
-      b.put(META_BUCKET, META_SCHEDULED_COMPACT_REV, encodeU64(rev));
-      b.put(META_BUCKET, META_REPLAYABLE_COMPACT_REV, encodeU64(replayable ? rev : 0));
-    });
+    await scheduleCompaction(this.backend, rev, replayable);
     this.compacted = rev;
     this.compactedReplayable = replayable;
-    // Between recording the compaction and deleting anything: a crash here is resumed on open.
-    if (failpointsOn) await hit('compactBeforeDelete');
-    const keep = this.index.compact(rev);
-    const lt = encodeRevision({ main: rev + 1, sub: 0 });
-    let gte: Uint8Array | undefined;
-    for (;;) {
-      const next: Uint8Array | undefined = await this.backend.batch((b) => {
-        const page = b.range(KEY_BUCKET, { gte, lt, limit: COMPACT_BATCH_LIMIT });
-        for (const { key } of page) {
-          if (!keep.has(decodeRevision(key).revision)) b.delete(KEY_BUCKET, key);
-        }
-        // Continue right after the last key seen: appending 0x00 gives its successor.
-        return page.length < COMPACT_BATCH_LIMIT ? undefined : keySuccessor(page[page.length - 1]!.key);
-      });
-      if (next === undefined) break;
-      gte = next;
-    }
-    await this.backend.batch((b) => b.put(META_BUCKET, META_FINISHED_COMPACT_REV, encodeU64(rev)));
-  }
-
-  /**
-   * Whether compaction at `rev` keeps every record with main revision `rev`, so that history
-   * from `rev` itself stays complete: true iff revision `rev` holds no tombstone and changes
-   * no key twice. Must run before that compaction deletes anything.
-   *
-   * Proof, by key-index.ts's compaction rules. Take a record (k, rev.s).
-   * - If it is a put and the last change of k in revision `rev`, it is kept: every other change
-   *   of k with main <= rev is older than it. Its generation's tombstone, if any, comes after it
-   *   and so has main > rev, so rule 1 does not drop that generation, while every older
-   *   generation ended with an older tombstone (main <= rev) and is dropped: it is the first
-   *   remaining generation, and in it the record is the largest revision with main <= rev,
-   *   which rule 2 keeps.
-   * - A tombstone at `rev` is dropped (rule 1), and so is a put followed in the same revision by
-   *   another change of k (rule 1 if that change is a tombstone, else rule 2 keeps the later put).
-   * Compaction deletes nothing above `rev`, earlier compactions deleted nothing above theirs
-   * (below `rev`), and writes only add records above the current revision; until the next
-   * compaction replaces this answer, bucket `key` therefore holds every change made at `rev`
-   * and after, which is exactly what history from `rev` reads. etcd keeps the tombstone where
-   * rule 1 drops it; that case (the only one the API can produce: it refuses a txn changing a
-   * key twice, as etcd does) answers false and history then starts at `rev` + 1.
-   */
-  private keepsWholeRevision(rev: number): boolean {
-    const view = this.backend.readTxn();
-    try {
-      const seen = new Set<string>();
-      const gte = encodeRevision({ main: rev, sub: 0 });
-      const lt = encodeRevision({ main: rev + 1, sub: 0 });
-      for (const { tombstone, kv } of scanRecords(view, gte, lt)) {
-        const h = hexOf(kv.key);
-        if (tombstone || seen.has(h)) return false;
-        seen.add(h);
-      }
-      return true;
-    } finally {
-      view.release();
-    }
-  }
-}
-
-/**
- * The write transaction: changes are collected, not applied, so a throwing callback leaves
- * the store untouched. Reads merge the committed state (index + backend view at the base
- * revision) with an overlay of this transaction's latest change per key.
- */
-class WriteTxnImpl implements KvWriteTxn {
-  readonly changes: Change[] = [];
-  /** Other buckets' writes in call order; `value` undefined is a delete. */
-  readonly aux: AuxWrite[] = [];
-  readonly hooks: (() => void)[] = [];
-  /** Latest state per key (hex) in this txn: the put record, or null if deleted. */
-  private readonly overlay: Overlay = new Map();
-  private open = true;
-
-  constructor(
-    private readonly index: TreeIndex,
-    private readonly view: ReadView,
-    private readonly base: number,
-    /** What earlier writes of the same batch staged (they are not in the index yet). */
-    private readonly earlier: Overlay,
-  ) {}
-
-  /** Adds this txn's changes to `into`, for the writes after it in a batch. */
-  publishTo(into: Overlay): void {
-    for (const [hex, o] of this.overlay) into.set(hex, o);
-  }
-
-  close(): void {
-    this.open = false;
-  }
-
-  put(key: Uint8Array, value: Uint8Array, options: PutOptions = {}): void {
-    this.check();
-    checkKey(key);
-    if (!(value instanceof Uint8Array)) throw new MvccError('ErrMvccInvalidArgument', 'value must be a Uint8Array');
-    const lease = options.lease ?? 0;
-    if (!Number.isSafeInteger(lease) || lease < 0) {
-      throw new MvccError('ErrMvccInvalidArgument', `lease ${String(lease)} is not a non-negative safe integer`);
-    }
-    const prev = this.get(key);
-    const rev = this.base + 1;
-    const kv: KeyValue = {
-      key: key.slice(),
-      createRevision: prev === undefined ? rev : prev.createRevision,
-      modRevision: rev,
-      version: prev === undefined ? 1 : prev.version + 1,
-      value: value.slice(),
-      lease,
-    };
-    this.record(kv, false, prev);
-  }
-
-  deleteRange(key: Uint8Array, end?: Uint8Array): number {
-    this.check();
-    checkKey(key);
-    const live = this.live(key, end);
-    for (const prev of live) {
-      const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: this.base + 1, version: 0, value: EMPTY, lease: 0 };
-      this.record(kv, true, prev);
-    }
-    return live.length;
-  }
-
-  putAux(bucket: string, key: Uint8Array, value: Uint8Array): void {
-    this.check();
-    checkAux(bucket, key);
-    if (!(value instanceof Uint8Array)) throw new MvccError('ErrMvccInvalidArgument', 'aux value must be a Uint8Array');
-    // Copies: the caller may reuse its arrays before the batch runs.
-    this.aux.push({ bucket, key: key.slice(), value: value.slice() });
-  }
-
-  deleteAux(bucket: string, key: Uint8Array): void {
-    this.check();
-    checkAux(bucket, key);
-    this.aux.push({ bucket, key: key.slice(), value: undefined });
-  }
-
-  onCommit(fn: () => void): void {
-    this.check();
-    if (typeof fn !== 'function') throw new MvccError('ErrMvccInvalidArgument', 'commit hook must be a function');
-    this.hooks.push(fn);
-  }
-
-  range(key: Uint8Array, end?: Uint8Array, options: ReadOptions = {}): RangeResult {
-    this.check();
-    checkKey(key);
-    const limit = checkLimit(options.limit);
-    const live = this.live(key, end);
-    const revision = this.revision;
-    if (options.countOnly === true) return { kvs: [], count: live.length, more: false, revision };
-    const more = limit > 0 && live.length > limit;
-    const kvs = (more ? live.slice(0, limit) : live).map((kv) => shape(kv, options.keysOnly === true));
-    return { kvs, count: live.length, more, revision };
-  }
-
-  get revision(): number {
-    return this.changes.length === 0 ? this.base : this.base + 1;
-  }
-
-  private check(): void {
-    if (!this.open) throw new MvccError('ErrMvccInvalidArgument', 'write transaction used after its callback returned');
-  }
-
-  private record(kv: KeyValue, tombstone: boolean, prevKv: KeyValue | undefined): void {
-    this.changes.push({ sub: this.changes.length, key: kv.key, kv, tombstone, prevKv });
-    this.overlay.set(hexOf(kv.key), { key: kv.key, kv: tombstone ? null : kv });
-  }
-
-  /** The live record of `key` as this txn sees it. */
-  private get(key: Uint8Array): KeyValue | undefined {
-    const hex = hexOf(key);
-    const o = this.overlay.get(hex) ?? this.earlier.get(hex);
-    if (o !== undefined) return o.kv ?? undefined;
-    const r = this.index.get(key, this.base);
-    return r.found ? readRecord(this.view, r.modified) : undefined;
-  }
-
-  /** The live records in `[key, end)` as this txn sees them, in key order. */
-  private live(key: Uint8Array, end: Uint8Array | undefined): KeyValue[] {
-    if (end === undefined || end.length === 0) {
-      // One key (the common case: every put looks up its key): no scan of the staged writes.
-      const kv = this.get(key);
-      return kv === undefined ? [] : [kv];
-    }
-    const out: KeyValue[] = [];
-    for (const e of this.index.range(key, end, this.base).entries) {
-      const hex = hexOf(e.key);
-      if (!this.overlay.has(hex) && !this.earlier.has(hex)) out.push(readRecord(this.view, e.modified));
-    }
-    for (const [hex, { key: k, kv }] of this.earlier) {
-      if (kv !== null && !this.overlay.has(hex) && inRange(k, key, end)) out.push(kv);
-    }
-    for (const { key: k, kv } of this.overlay.values()) {
-      if (kv !== null && inRange(k, key, end)) out.push(kv);
-    }
-    return out.sort((a, b) => compareKeys(a.key, b.key));
-  }
-}
-
-/**
- * Validates an aux write up front, so a bad one fails the callback (writing nothing) rather than
- * the batch. The store's own buckets are refused: their contents must stay consistent with the
- * index and revisions.
- */
-function checkAux(bucket: string, key: Uint8Array): void {
-  if (bucket === KEY_BUCKET || bucket === META_BUCKET) {
-    throw new MvccError('ErrMvccInvalidArgument', `bucket ${bucket} belongs to the KV store`);
-  }
-  try {
-    checkBackendBucket(bucket);
-    checkBackendKey(key);
-  } catch (e) {
-    throw new MvccError('ErrMvccInvalidArgument', e instanceof Error ? e.message : String(e), { cause: e });
-  }
-}
-
-/**
- * Runs commit hooks after the write is published. Every hook runs even if one throws; the first
- * error is rethrown, though the write itself has committed (a throwing hook is a bug).
- */
-function runHooks(hooks: readonly (() => void)[]): void {
-  let first: { error: unknown } | undefined;
-  for (const h of hooks) {
-    try {
-      h();
-    } catch (e) {
-      first ??= { error: e };
-    }
-  }
-  if (first !== undefined) throw first.error;
-}
-
-/** Whether `k` is in `[key, end)` under TreeIndex's conventions for `end`. */
-function inRange(k: Uint8Array, key: Uint8Array, end: Uint8Array | undefined): boolean {
-  if (end === undefined || end.length === 0) return compareKeys(k, key) === 0;
-  if (compareKeys(k, key) < 0) return false;
-  if (end.length === 1 && end[0] === 0) return true;
-  return compareKeys(k, end) < 0;
-}
-
-function readRecord(view: ReadView, rev: Revision): KeyValue {
-  const bytes = view.get(KEY_BUCKET, encodeRevision(rev));
-  if (bytes === undefined) {
-    throw new MvccError('ErrMvccCorrupt', `indexed revision ${String(rev.main)}.${String(rev.sub)} missing from the backend`);
-  }
-  return decodeKeyValue(bytes);
-}
-
-/** The records of bucket `key` in [gte, lt), decoded, a page at a time. */
-function* scanRecords(
-  view: ReadView,
-  gte: Uint8Array | undefined,
-  lt: Uint8Array | undefined,
-): Generator<{ rev: Revision; tombstone: boolean; kv: KeyValue }> {
-  for (const { key, value } of scanRaw(view, gte, lt)) {
-    const { revision, tombstone } = decodeRevision(key);
-    yield { rev: revision, tombstone, kv: decodeKeyValue(value) };
-  }
-}
-
-function* scanRaw(view: ReadView, gte: Uint8Array | undefined, lt: Uint8Array | undefined): Generator<{ key: Uint8Array; value: Uint8Array }> {
-  let from = gte;
-  for (;;) {
-    const page = view.range(KEY_BUCKET, { gte: from, lt, limit: SCAN_PAGE });
-    yield* page;
-    if (page.length < SCAN_PAGE) return;
-    from = keySuccessor(page[page.length - 1]!.key);
-  }
-}
-
-function shape(kv: KeyValue, keysOnly: boolean): KeyValue {
-  return keysOnly ? { ...kv, value: EMPTY } : kv;
-}
-
-function checkKey(key: Uint8Array): void {
-  if (!(key instanceof Uint8Array) || key.length === 0) {
-    throw new MvccError('ErrMvccInvalidArgument', 'key must be a non-empty Uint8Array');
-  }
-}
-
-function checkLimit(limit: number | undefined): number {
-  const n = limit ?? 0;
-  if (!Number.isSafeInteger(n) || n < 0) throw new MvccError('ErrMvccInvalidArgument', `limit ${String(n)} is not a non-negative integer`);
-  return n;
-}
-
-function checkRevisionNumber(rev: number): void {
-  if (!Number.isSafeInteger(rev) || rev < 0) {
-    throw new MvccError('ErrMvccInvalidArgument', `revision ${String(rev)} is not a non-negative integer`);
+    await deleteCompacted(this.backend, this.index, rev);
   }
 }
 

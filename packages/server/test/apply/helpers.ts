@@ -1,5 +1,5 @@
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
-import type { KvWriteTxn } from '../../src/mvcc/kv-store.js';
+import type { KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { KvStore } from '../../src/mvcc/kv-store.js';
 import type { KeyValue } from '../../src/mvcc/kv-record.js';
 import type { LeaseBinding, OpContext } from '../../src/apply/kv-ops.js';

@@ -1,6 +1,7 @@
 import type { Backend } from '../../src/backend/backend.js';
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
-import { KvStore, type KvWriteTxn, type WriteResult } from '../../src/mvcc/kv-store.js';
+import { KvStore, type WriteResult } from '../../src/mvcc/kv-store.js';
+import { type KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { Lessor, type LessorOptions } from '../../src/lease/lessor.js';
 
 /** A settable monotonic clock in ms. */

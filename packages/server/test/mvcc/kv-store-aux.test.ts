@@ -4,7 +4,8 @@ import type { Backend } from '../../src/backend/backend.js';
 import { LmdbBackend } from '../../src/backend/lmdb-backend.js';
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { MvccError } from '../../src/mvcc/errors.js';
-import { KvStore, type KvWriteTxn } from '../../src/mvcc/kv-store.js';
+import { KvStore } from '../../src/mvcc/kv-store.js';
+import { type KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { useTempDirs } from '../backend/helpers.js';
 import { k, str } from './helpers.js';
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { MvccError } from '../../src/mvcc/errors.js';
-import { KvStore, type BatchWrite, type KvWriteTxn, type WriteResult } from '../../src/mvcc/kv-store.js';
+import { KvStore, type BatchWrite, type WriteResult } from '../../src/mvcc/kv-store.js';
+import { type KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { k, rng, str } from './helpers.js';
 
 const ci = (i: number) => ({ consistentIndex: i, consistentTerm: 1 });

@@ -1,5 +1,6 @@
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
-import { KvStore, type KvWriteTxn } from '../../src/mvcc/kv-store.js';
+import { KvStore } from '../../src/mvcc/kv-store.js';
+import { type KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { WatchHub } from '@kvfleet/core';
 import type { WatchResponse, WatchStreamOptions } from '@kvfleet/core';
 import type { WatchStream } from '@kvfleet/core';
