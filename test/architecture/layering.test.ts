@@ -68,6 +68,12 @@ describe('layering', () => {
     expect(upward).toEqual([]);
   });
 
+  it('only the member itself and the assembly import EtcdServer; everything else takes the roles it uses', () => {
+    const graph = importGraph(src('server'));
+    const importers = [...graph.files].filter(([, targets]) => targets.includes('etcdserver/etcd-server.ts')).map(([file]) => file);
+    expect(importers.filter((f) => !f.startsWith('etcdserver/') && !f.startsWith('embed/'))).toEqual([]);
+  });
+
   it('the cycle check finds a cycle, and the layer check an upward import', () => {
     expect(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]))).toEqual([['a', 'b', 'c']]);
     expect(cycles(new Map([['a', ['b']], ['b', []]]))).toEqual([]);

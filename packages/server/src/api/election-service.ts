@@ -11,12 +11,16 @@ import { campaign, currentLeader, proclaimAs, resign, type LeaderKey } from '../
 import { CONCURRENCY_ERRORS } from '../concurrency/errors.js';
 import { LeaderObserver } from '../concurrency/leader-observer.js';
 import { MemberKv } from '../concurrency/member-kv.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { ConcurrencyMember } from '../concurrency/member-kv.js';
+import type { HeaderSource } from '../etcdserver/roles.js';
+
+/** What the Election service uses of the member. */
+export type ElectionMember = HeaderSource & ConcurrencyMember;
 
 const EMPTY = new Uint8Array(0);
 
 /** `openCalls`: the client server's closers run on shutdown. */
-export function electionService(server: EtcdServer, openCalls: Set<() => void>): proto.ServiceHandlers<'Election'> {
+export function electionService(server: ElectionMember, openCalls: Set<() => void>): proto.ServiceHandlers<'Election'> {
   const kv = new MemberKv(server);
   return {
     Campaign: scopedUnary(openCalls, async (req: proto.CampaignRequest, signal) => {
@@ -57,7 +61,7 @@ function leaderKeyOf(wire: proto.Decoded<proto.LeaderKey> | null | undefined): L
 
 type ObserveCall = grpc.ServerWritableStream<proto.LeaderRequest, proto.LeaderResponse>;
 
-function serveObserve(server: EtcdServer, kv: MemberKv, call: ObserveCall, openCalls: Set<() => void>): void {
+function serveObserve(server: ElectionMember, kv: MemberKv, call: ObserveCall, openCalls: Set<() => void>): void {
   const scope = openCallScope(call, openCalls);
   const observer = new LeaderObserver(kv, call.request.name ?? EMPTY, (u) => call.write({ header: server.header(u.revision), kv: u.kv }));
   let ended = false;

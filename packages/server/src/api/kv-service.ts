@@ -4,13 +4,16 @@ import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange
 import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { RequestOp, TxnRequest } from '../apply/requests.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { checkQuota } from '../maintenance/quota-alarmer.js';
+import type { AppliedStateReader, HeaderSource, MemberSettings, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+
+/** What the KV service uses of the member. */
+export type KvMember = HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
+import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { unary } from './grpc-errors.js';
 import { txnToWire } from './wire.js';
 
-export function kvService(server: EtcdServer): proto.ServiceHandlers<'KV'> {
+export function kvService(server: KvMember): proto.ServiceHandlers<'KV'> {
   return {
     Range: unary(async (wire) => {
       const req = normalizeRange(wire);
@@ -72,7 +75,7 @@ function isSerializableTxn(req: TxnRequest): boolean {
  * acknowledges a put at the revision it would get, then dies before the write is anywhere
  * durable, as a member that acknowledged before its fsync would lose it in a power cut.
  */
-function ackThenCrash(server: EtcdServer): proto.PutResponse {
+function ackThenCrash(server: KvMember): proto.PutResponse {
   // Late enough for the answer to reach the client, which is what makes it a lost acknowledged write.
   setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
   return { header: server.header(server.kv.currentRevision + 1) };

@@ -6,14 +6,17 @@ import { randomInt } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, isEtcdError, proto } from '@kvfleet/core';
 import { normalizeLeaseGrant, normalizeLeaseRevoke } from '../apply/normalize.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { AppliedStateReader, HeaderSource, LeaderRouter, LeaseRenewer, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+
+/** What the Lease service uses of the member. */
+export type LeaseMember = HeaderSource & RaftStatusGetter & Proposer & QuotaHost & LeaderRouter & LeaseRenewer & Pick<AppliedStateReader, 'lessor'>;
 import { isLeaseError } from '../lease/errors.js';
 import { MAX_LEASE_TTL } from '../lease/limits.js';
-import { checkQuota } from '../maintenance/quota-alarmer.js';
+import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { FORWARDED_METADATA_KEY, LeaderForwarder } from './leader-forwarder.js';
 import { toServiceError, unary } from './grpc-errors.js';
 
-export function leaseService(server: EtcdServer, forwarder: LeaderForwarder): proto.ServiceHandlers<'Lease'> {
+export function leaseService(server: LeaseMember, forwarder: LeaderForwarder): proto.ServiceHandlers<'Lease'> {
   const renew = (id: number, forwarded: boolean): Promise<number> => {
     if (server.isLeader) return Promise.resolve(renewOnLeader(server, id));
     if (forwarded) return Promise.reject(new EtcdError(ETCD_ERRORS.ErrGRPCNotLeader));
@@ -96,7 +99,7 @@ export function leaseService(server: EtcdServer, forwarder: LeaderForwarder): pr
 }
 
 /** TTL for a keep-alive on the leader: 0 for a lease that does not exist or has expired, as etcd answers. */
-function renewOnLeader(server: EtcdServer, id: number): number {
+function renewOnLeader(server: LeaseMember, id: number): number {
   try {
     return server.renewLease(id);
   } catch (e) {

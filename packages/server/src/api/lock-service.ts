@@ -7,10 +7,14 @@ import { proto } from '@kvfleet/core';
 import { scopedUnary } from './call-scope.js';
 import { MemberKv } from '../concurrency/member-kv.js';
 import { lock, unlock } from '../concurrency/mutex.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { ConcurrencyMember } from '../concurrency/member-kv.js';
+import type { HeaderSource } from '../etcdserver/roles.js';
+
+/** What the Lock service uses of the member. */
+export type LockMember = HeaderSource & ConcurrencyMember;
 
 /** `openCalls`: the client server's closers run on shutdown. */
-export function lockService(server: EtcdServer, openCalls: Set<() => void>): proto.ServiceHandlers<'Lock'> {
+export function lockService(server: LockMember, openCalls: Set<() => void>): proto.ServiceHandlers<'Lock'> {
   const kv = new MemberKv(server);
   return {
     Lock: scopedUnary(openCalls, async (req: proto.LockRequest, signal) => {

@@ -5,7 +5,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { normalizeAlarm } from '../apply/normalize.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { AppliedStateReader, HeaderSource, MaintenanceHost, MemberSettings, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+
+/** What the Maintenance service uses of the member. */
+export type MaintenanceMember = HeaderSource &
+  RaftStatusGetter &
+  Proposer &
+  MaintenanceHost &
+  MemberSettings &
+  Pick<AppliedStateReader, 'kv'> &
+  Pick<MembershipHost, 'memberList'>;
 import { moveLeader } from '../maintenance/move-leader.js';
 import { snapshotMessages } from '../maintenance/snapshot-stream.js';
 import { toServiceError, unary } from './grpc-errors.js';
@@ -14,7 +23,7 @@ import { API_VERSION } from '../version.js';
 
 type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 
-export function maintenanceService(server: EtcdServer): Partial<proto.ServiceHandlers<'Maintenance'>> {
+export function maintenanceService(server: MaintenanceMember): Partial<proto.ServiceHandlers<'Maintenance'>> {
   return {
     Status: unary(async () => {
       const sizes = server.backendSizes;
@@ -82,7 +91,7 @@ function deadlineMs(deadline: grpc.Deadline): number {
 }
 
 /** Sends the snapshot with backpressure; stops reading the backend when the client goes away. */
-async function streamSnapshot(server: EtcdServer, call: SnapshotCall): Promise<void> {
+async function streamSnapshot(server: MaintenanceMember, call: SnapshotCall): Promise<void> {
   let gone = false;
   const onGone = (): void => {
     gone = true;

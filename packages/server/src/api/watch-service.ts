@@ -1,9 +1,12 @@
 /** etcd's Watch service on a member: core's watch service over the member's hub. */
 import { status } from '@grpc/grpc-js';
 import { watchService as hubWatchService, type proto } from '@kvfleet/core';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { AppliedStateReader, HeaderSource, MemberSettings } from '../etcdserver/roles.js';
 
-export function watchService(server: EtcdServer, openStreams: Set<() => void>): proto.ServiceHandlers<'Watch'> {
+/** What the Watch service uses of the member. */
+export type WatchMember = HeaderSource & AppliedStateReader & MemberSettings;
+
+export function watchService(server: WatchMember, openStreams: Set<() => void>): proto.ServiceHandlers<'Watch'> {
   return hubWatchService({
     // A getter: a snapshot install gives the member a new hub, and new streams must use it.
     get hub() {

@@ -2,7 +2,7 @@
 import type { proto } from '@kvfleet/core';
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { ResponseOp, TxnResult } from '../apply/requests.js';
-import type { ResponseHeaderFields } from '../etcdserver/etcd-server.js';
+import type { ResponseHeaderFields } from '../etcdserver/roles.js';
 
 export function kvToWire(kv: KeyValue): proto.KeyValue {
   return kv;

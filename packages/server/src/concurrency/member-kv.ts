@@ -8,7 +8,10 @@ import { randomInt } from 'node:crypto';
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { executeRange } from '@kvfleet/core';
 import type { RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { AppliedStateReader, MemberSettings, Proposer } from '../etcdserver/roles.js';
+
+/** What the lock and election recipes use of the member: its KV, leases and watches. */
+export type ConcurrencyMember = Proposer & AppliedStateReader & MemberSettings;
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { WatchStream } from '@kvfleet/core';
 import type { ConcurrencyKv, KeyWatch, KeyWatchRequest, KeyWatchSink } from './concurrency-kv.js';
@@ -16,7 +19,7 @@ import type { ConcurrencyKv, KeyWatch, KeyWatchRequest, KeyWatchSink } from './c
 const EMPTY = new Uint8Array(0);
 
 export class MemberKv implements ConcurrencyKv {
-  constructor(private readonly server: EtcdServer) {}
+  constructor(private readonly server: ConcurrencyMember) {}
 
   async txn(req: TxnRequest): Promise<{ revision: number; result: TxnResult }> {
     checkTxnRequest(req, this.server.config.maxTxnOps);

@@ -37,14 +37,21 @@ import { PendingRequests } from './pending-requests.js';
 import { withRequestTimeout } from './request-timeout.js';
 import { RaftDriver } from './raft-driver.js';
 import { ReadBarrier } from './read-barrier.js';
+import type {
+  AppliedStateReader,
+  HeaderSource,
+  LeaderRouter,
+  LeaseRenewer,
+  MaintenanceHost,
+  MemberSettings,
+  MembershipHost,
+  MetricsHost,
+  Proposer,
+  RaftStatusGetter,
+  ResponseHeaderFields,
+} from './roles.js';
 
 
-export interface ResponseHeaderFields {
-  readonly clusterId: number;
-  readonly memberId: number;
-  readonly revision: number;
-  readonly raftTerm: number;
-}
 
 /** Leases revoked or checkpointed per scan of the leader's lease loop. */
 const LEASE_SCAN_LIMIT = 500;
@@ -57,7 +64,20 @@ const REMOVED_STOP_DELAY_MS = 1000;
 /** etcd's default progress notification interval for watchers that ask for it. */
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 
-export class EtcdServer {
+/** A Raft member: every role in roles.ts, played by one object. */
+export class EtcdServer
+  implements
+    HeaderSource,
+    RaftStatusGetter,
+    Proposer,
+    AppliedStateReader,
+    LeaderRouter,
+    MemberSettings,
+    LeaseRenewer,
+    MembershipHost,
+    MaintenanceHost,
+    MetricsHost
+{
   readonly memberId: number;
   readonly clusterId: number;
   readonly state: AppliedState;

@@ -1,4 +1,5 @@
-export { EtcdServer, type ResponseHeaderFields } from './etcd-server.js';
+export { EtcdServer } from './etcd-server.js';
+export type * from './roles.js';
 export { type MemberConfig } from './member-config.js';
 export { createLogger, isLogLevel, SILENT, type Logger, type LogLevel } from '../logger.js';
 export { memberMetricsSource } from './metrics-source.js';

@@ -13,14 +13,17 @@
  */
 import { proto } from '@kvfleet/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { AppliedStateReader, MaintenanceHost, MetricsHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+
+/** What the health checks use of the member. */
+export type HealthMember = RaftStatusGetter & Proposer & Pick<AppliedStateReader, 'kv'> & Pick<MaintenanceHost, 'alarms'> & MetricsHost;
 
 /** etcd's /health bounds its QGET by one second. */
 export const HEALTH_READ_TIMEOUT_MS = 1000;
 
 const TEXT = 'text/plain; charset=utf-8';
 
-type Check = (member: EtcdServer) => Promise<void>;
+type Check = (member: HealthMember) => Promise<void>;
 
 const ALL_KEYS = Uint8Array.of(0);
 
@@ -47,13 +50,13 @@ export const READYZ_CHECKS: ReadonlyArray<readonly [string, Check]> = [
   [
     'non_learner',
     async (m) => {
-      if (m.membership.isLearner) throw new Error('not supported for learner');
+      if (m.isLearner) throw new Error('not supported for learner');
     },
   ],
 ];
 
 /** etcd 3.4's /health verdict. */
-export async function checkHealth(member: EtcdServer, excludedAlarms: ReadonlySet<string>): Promise<boolean> {
+export async function checkHealth(member: HealthMember, excludedAlarms: ReadonlySet<string>): Promise<boolean> {
   const raised = member.alarms.get().some((a) => !excludedAlarms.has(alarmName(a.alarm)));
   let healthy = !raised && member.leaderId !== 0;
   if (healthy) {
@@ -69,7 +72,7 @@ export async function checkHealth(member: EtcdServer, excludedAlarms: ReadonlySe
 }
 
 /** Registers /health, /livez, /readyz and their per-check sub-paths on `app`. */
-export function registerHealthRoutes(app: FastifyInstance, member: EtcdServer): void {
+export function registerHealthRoutes(app: FastifyInstance, member: HealthMember): void {
   app.all('/health', async (req, reply) => {
     if (!allowGet(req, reply)) return;
     const healthy = await checkHealth(member, queryValues(req, 'exclude'));
@@ -96,7 +99,7 @@ export function registerHealthRoutes(app: FastifyInstance, member: EtcdServer): 
 async function answerChecks(
   req: FastifyRequest,
   reply: FastifyReply,
-  member: EtcdServer,
+  member: HealthMember,
   checks: ReadonlyArray<readonly [string, Check]>,
 ): Promise<void> {
   if (!allowGet(req, reply)) return;

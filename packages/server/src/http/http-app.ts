@@ -11,12 +11,11 @@
 import { failpointsOn, setFailpoint } from '@kvfleet/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { API_VERSION, CLUSTER_VERSION } from '../version.js';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
-import { allowGet, goError, registerHealthRoutes } from './health.js';
+import { type HealthMember, allowGet, goError, registerHealthRoutes } from './health.js';
 
 /** What a plugin gets besides the app. */
 export interface HttpAppContext {
-  readonly member: EtcdServer;
+  readonly member: HealthMember;
   /** `host:port` of this member's gRPC API on its first client URL; throws before it listens. */
   grpcAddress(): string;
 }
@@ -40,7 +39,7 @@ const CORS_HEADERS = {
 } as const;
 
 /** Builds the app and waits until it is ready to take connections. */
-export async function createHttpApp(member: EtcdServer, options: HttpAppOptions = {}): Promise<FastifyInstance> {
+export async function createHttpApp(member: HealthMember, options: HttpAppOptions = {}): Promise<FastifyInstance> {
   const role = options.role ?? 'client';
   // Keep-alive connections must not hold a member's shutdown: close them with the app.
   const app = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false });

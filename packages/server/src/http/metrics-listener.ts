@@ -3,7 +3,7 @@
  * endpoints, as etcd serves them there (no /version, no CORS headers, no gRPC).
  */
 import type { FastifyInstance } from 'fastify';
-import type { EtcdServer } from '../etcdserver/etcd-server.js';
+import type { HealthMember } from './health.js';
 import { ConnectionMux } from '@kvfleet/core';
 import { createHttpApp } from './http-app.js';
 import { listenAddress } from '@kvfleet/core';
@@ -15,7 +15,7 @@ export class MetricsListener {
   private constructor(private readonly app: FastifyInstance) {}
 
   /** Listens on every URL (http only); resolves once all are bound. */
-  static async start(member: EtcdServer, urls: readonly string[]): Promise<MetricsListener> {
+  static async start(member: HealthMember, urls: readonly string[]): Promise<MetricsListener> {
     const app = await createHttpApp(member, { role: 'metrics' });
     const listener = new MetricsListener(app);
     try {
