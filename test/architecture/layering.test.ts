@@ -23,7 +23,8 @@ const PACKAGE_DIRECTION: Record<string, readonly string[]> = {
  * knows nothing of its gRPC services; `embed` assembles a running member from all of them.
  */
 const SERVER_LAYERS: readonly (readonly string[])[] = [
-  ['raft', 'backend', 'logger.ts', 'version.ts'],
+  ['env', 'logger.ts', 'version.ts'],
+  ['raft', 'backend'],
   ['wal', 'mvcc', 'transport'],
   ['snap', 'lease', 'apply', 'member', 'metrics'],
   ['storage'],

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
+import type { Clock } from '../env/clock.js';
 import { FORWARDED_METADATA_KEY } from './leader-forwarder.js';
 
 type ClusterClient = proto.ServiceClient<'Cluster'>;
@@ -13,7 +14,10 @@ type ClusterClient = proto.ServiceClient<'Cluster'>;
 export class ClusterForwarder {
   private link: { url: string; client: ClusterClient } | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly clock: Clock,
+  ) {}
 
   /** Calls `method` on the leader at `peerUrl`; etcd's errors come back as EtcdError. */
   async call<K extends 'MemberAdd' | 'MemberRemove' | 'MemberUpdate' | 'MemberPromote'>(
@@ -26,7 +30,7 @@ export class ClusterForwarder {
     md.set(FORWARDED_METADATA_KEY, '1');
     const fn = (client[method] as (...args: unknown[]) => unknown).bind(client) as proto.UnaryClientMethod<unknown, unknown>;
     try {
-      return await proto.unaryCall(fn, request as proto.Init<unknown>, md, { deadline: Date.now() + this.timeoutMs });
+      return await proto.unaryCall(fn, request as proto.Init<unknown>, md, { deadline: this.clock.now() + this.timeoutMs });
     } catch (e) {
       const details = (e as grpc.ServiceError).details;
       const known = typeof details === 'string' ? EtcdError.fromMessage(details) : undefined;

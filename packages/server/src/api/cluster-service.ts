@@ -6,17 +6,17 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
-import type { HeaderSource, LeaderRouter, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import type { EnvHost, HeaderSource, LeaderRouter, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 
 /** What the Cluster service uses of the member. */
-export type ClusterMember = HeaderSource & RaftStatusGetter & Proposer & LeaderRouter & MembershipHost;
+export type ClusterMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & LeaderRouter & MembershipHost;
 import type { MemberInfo } from '../member/cluster-config.js';
 import { parseUrlList } from '../member/cluster-config.js';
 import { ClusterForwarder, isForwarded } from './cluster-forwarder.js';
 import { unary } from './grpc-errors.js';
 
 export function clusterService(server: ClusterMember): Partial<proto.ServiceHandlers<'Cluster'>> {
-  const forwarder = new ClusterForwarder(server.requestTimeoutMs);
+  const forwarder = new ClusterForwarder(server.requestTimeoutMs, server.env.clock);
   const members = (list: readonly MemberInfo[]) => list.map(memberToWire);
 
   /** Runs `local` on the leader; elsewhere forwards the call (once) to the leader. */

@@ -4,10 +4,10 @@ import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange
 import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { RequestOp, TxnRequest } from '../apply/requests.js';
-import type { AppliedStateReader, HeaderSource, MemberSettings, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import type { AppliedStateReader, EnvHost, HeaderSource, MemberSettings, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 
 /** What the KV service uses of the member. */
-export type KvMember = HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
+export type KvMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
 import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { unary } from './grpc-errors.js';
@@ -77,6 +77,6 @@ function isSerializableTxn(req: TxnRequest): boolean {
  */
 function ackThenCrash(server: KvMember): proto.PutResponse {
   // Late enough for the answer to reach the client, which is what makes it a lost acknowledged write.
-  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
+  server.env.clock.setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
   return { header: server.header(server.kv.currentRevision + 1) };
 }

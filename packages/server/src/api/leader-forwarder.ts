@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
+import type { Clock } from '../env/clock.js';
 
 /** Metadata marking a forwarded call, so the receiver never forwards it again. */
 export const FORWARDED_METADATA_KEY = 'kvfleet-forwarded';
@@ -22,7 +23,10 @@ interface LeaderLink {
 export class LeaderForwarder {
   private link: LeaderLink | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly clock: Clock,
+  ) {}
 
   /** Renews `id` on the leader at `peerUrl`; resolves with the TTL (0: no such lease). */
   renew(peerUrl: string, id: number): Promise<number> {
@@ -38,7 +42,7 @@ export class LeaderForwarder {
   timeToLive(peerUrl: string, id: number, keys: boolean): Promise<proto.Decoded<proto.LeaseTimeToLiveResponse>> {
     const link = this.linkTo(peerUrl);
     return proto.unaryCall(link.client.LeaseTimeToLive.bind(link.client), { ID: id, keys }, forwardedMetadata(), {
-      deadline: Date.now() + this.timeoutMs,
+      deadline: this.clock.now() + this.timeoutMs,
     });
   }
 

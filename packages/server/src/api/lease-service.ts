@@ -2,17 +2,17 @@
  * etcd's Lease service. Grant and revoke go through Raft; keep-alive and time-to-live need the
  * leader's clock, so a follower forwards them to the leader ({@link LeaderForwarder}).
  */
-import { randomInt } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, isEtcdError, proto } from '@kvfleet/core';
 import { normalizeLeaseGrant, normalizeLeaseRevoke } from '../apply/normalize.js';
-import type { AppliedStateReader, HeaderSource, LeaderRouter, LeaseRenewer, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import type { AppliedStateReader, EnvHost, HeaderSource, LeaderRouter, LeaseRenewer, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 
 /** What the Lease service uses of the member. */
-export type LeaseMember = HeaderSource & RaftStatusGetter & Proposer & QuotaHost & LeaderRouter & LeaseRenewer & Pick<AppliedStateReader, 'lessor'>;
+export type LeaseMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & LeaderRouter & LeaseRenewer & Pick<AppliedStateReader, 'lessor'>;
 import { isLeaseError } from '../lease/errors.js';
 import { MAX_LEASE_TTL } from '../lease/limits.js';
 import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
+import { newLeaseId } from '../lease/lease-id.js';
 import { FORWARDED_METADATA_KEY, LeaderForwarder } from './leader-forwarder.js';
 import { toServiceError, unary } from './grpc-errors.js';
 
@@ -34,8 +34,7 @@ export function leaseService(server: LeaseMember, forwarder: LeaderForwarder): p
       await checkQuota(server, { leaseGrant: req });
       if (req.TTL > MAX_LEASE_TTL) throw new EtcdError(ETCD_ERRORS.ErrGRPCLeaseTTLTooLarge);
       // As etcd: the server picks the id before proposing, so every member applies the same one.
-      let id = req.ID;
-      while (id === 0 || (req.ID === 0 && server.lessor.lookup(id) !== undefined)) id = randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
+      const id = req.ID !== 0 ? req.ID : newLeaseId(server.env.random, (x) => server.lessor.lookup(x) !== undefined);
       const out = await server.propose({ leaseGrant: { ID: id, TTL: req.TTL } });
       const body = out.body;
       return { header: server.header(out.revision), ID: body.ID, TTL: body.TTL, error: '' };

@@ -5,10 +5,11 @@
 import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { normalizeAlarm } from '../apply/normalize.js';
-import type { AppliedStateReader, HeaderSource, MaintenanceHost, MemberSettings, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import type { AppliedStateReader, EnvHost, HeaderSource, MaintenanceHost, MemberSettings, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 
 /** What the Maintenance service uses of the member. */
-export type MaintenanceMember = HeaderSource &
+export type MaintenanceMember = EnvHost &
+  HeaderSource &
   RaftStatusGetter &
   Proposer &
   MaintenanceHost &
@@ -79,7 +80,7 @@ export function maintenanceService(server: MaintenanceMember): Partial<proto.Ser
     MoveLeader: unary(async (wire, call) => {
       const target = proto.int64ToNumber(wire.targetID, 'targetID');
       const clientDeadline = deadlineMs(call.getDeadline());
-      await moveLeader(server, target, Math.min(clientDeadline, Date.now() + server.requestTimeoutMs));
+      await moveLeader(server, target, Math.min(clientDeadline, server.env.clock.now() + server.requestTimeoutMs));
       return { header: server.header() };
     }),
   };

@@ -4,14 +4,14 @@
  * member's watch hub. The same request checks as etcd's KV service apply, since etcd sends these
  * requests through its own client.
  */
-import { randomInt } from 'node:crypto';
 import { checkDeleteRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { executeRange } from '@kvfleet/core';
 import type { RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
-import type { AppliedStateReader, MemberSettings, Proposer } from '../etcdserver/roles.js';
+import type { AppliedStateReader, EnvHost, MemberSettings, Proposer } from '../etcdserver/roles.js';
+import { newLeaseId } from '../lease/lease-id.js';
 
 /** What the lock and election recipes use of the member: its KV, leases and watches. */
-export type ConcurrencyMember = Proposer & AppliedStateReader & MemberSettings;
+export type ConcurrencyMember = EnvHost & Proposer & AppliedStateReader & MemberSettings;
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { WatchStream } from '@kvfleet/core';
 import type { ConcurrencyKv, KeyWatch, KeyWatchRequest, KeyWatchSink } from './concurrency-kv.js';
@@ -43,8 +43,7 @@ export class MemberKv implements ConcurrencyKv {
 
   async grantLease(ttlSeconds: number): Promise<number> {
     // Chosen before proposing, as the Lease service does, so every member applies the same id.
-    let id = 0;
-    while (id === 0 || this.server.lessor.lookup(id) !== undefined) id = randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
+    const id = newLeaseId(this.server.env.random, (x) => this.server.lessor.lookup(x) !== undefined);
     const out = await this.server.propose({ leaseGrant: { ID: id, TTL: ttlSeconds } });
     return out.body.ID;
   }

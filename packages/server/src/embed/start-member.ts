@@ -7,6 +7,8 @@ import { API_MAJOR_MINOR, API_VERSION } from '../version.js';
 import { MemberMetrics } from '../metrics/member-metrics.js';
 import { EtcdServer } from '../etcdserver/etcd-server.js';
 import type { MemberConfig } from '../etcdserver/member-config.js';
+import type { MemberEnv } from '../env/member-env.js';
+import { REAL_ENV } from '../env/real-env.js';
 
 export interface RunningMember {
   readonly server: EtcdServer;
@@ -17,13 +19,17 @@ export interface RunningMember {
   stop(): Promise<void>;
 }
 
-export async function startMember(config: MemberConfig): Promise<RunningMember> {
-  const server = await EtcdServer.start(config, (transport, member) => {
-    const lease = ClientServer.peerLeaseService(member);
-    transport.addService(lease.definition, lease.implementation);
-    // Forwarded membership changes, and the member list a joining member asks for.
-    transport.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
-  }, new MemberMetrics({ server: API_VERSION, cluster: API_MAJOR_MINOR }));
+export async function startMember(config: MemberConfig, env: MemberEnv = REAL_ENV): Promise<RunningMember> {
+  const server = await EtcdServer.start(config, {
+    peerServices: (transport, member) => {
+      const lease = ClientServer.peerLeaseService(member);
+      transport.addService(lease.definition, lease.implementation);
+      // Forwarded membership changes, and the member list a joining member asks for.
+      transport.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
+    },
+    metrics: new MemberMetrics({ server: API_VERSION, cluster: API_MAJOR_MINOR }, env.clock),
+    env,
+  });
   // etcd's JSON gateway (/v3/...) on the same ports, calling this member's gRPC services.
   const client = new ClientServer(server, {
     httpPlugins: [(app, ctx) => registerGateway(app, { grpcAddress: ctx.grpcAddress() })],

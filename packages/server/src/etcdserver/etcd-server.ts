@@ -4,10 +4,8 @@
  * with their applied result, linearizable read barriers, lease renewal on the leader, headers.
  *
  * Time lives here, not below: ticks, lease expiry scans and watch catch-up are timers of this
- * class, which drives the pure Raft core, lessor and watch hub.
+ * class (on the injected clock, env/), which drives the pure Raft core, lessor and watch hub.
  */
-import { randomInt } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { EtcdError, ETCD_ERRORS, failpointsOn, hit } from '@kvfleet/core';
 import type { Backend } from '../backend/backend.js';
 import { replaceContents } from '../backend/replace-contents.js';
@@ -35,10 +33,14 @@ import type { MemberConfig } from './member-config.js';
 import type { MemberStorage } from '../storage/member-storage.js';
 import { PendingRequests } from './pending-requests.js';
 import { withRequestTimeout } from './request-timeout.js';
+import { type Timer, sleep } from '../env/clock.js';
+import type { MemberEnv } from '../env/member-env.js';
+import { REAL_ENV } from '../env/real-env.js';
 import { RaftDriver } from './raft-driver.js';
 import { ReadBarrier } from './read-barrier.js';
 import type {
   AppliedStateReader,
+  EnvHost,
   HeaderSource,
   LeaderRouter,
   LeaseRenewer,
@@ -64,6 +66,14 @@ const REMOVED_STOP_DELAY_MS = 1000;
 /** etcd's default progress notification interval for watchers that ask for it. */
 const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 
+export interface EtcdServerOptions {
+  /** Extra gRPC services on the peer port (lease and membership forwarding). */
+  readonly peerServices?: PeerServiceRegistrar;
+  readonly metrics?: MemberMetrics;
+  /** Time and randomness; the real ones by default. */
+  readonly env?: MemberEnv;
+}
+
 /** A Raft member: every role in roles.ts, played by one object. */
 export class EtcdServer
   implements
@@ -76,7 +86,8 @@ export class EtcdServer
     LeaseRenewer,
     MembershipHost,
     MaintenanceHost,
-    MetricsHost
+    MetricsHost,
+    EnvHost
 {
   readonly memberId: number;
   readonly clusterId: number;
@@ -85,9 +96,9 @@ export class EtcdServer
   readonly alarms = new AlarmStore();
   private readonly driver: RaftDriver;
   private readonly transport: PeerTransport;
-  private readonly pending = new PendingRequests<ApplyOutcome>(randomInt(0, 2 ** 21));
+  private readonly pending: PendingRequests<ApplyOutcome>;
   private readonly readBarrier: ReadBarrier;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: Timer[] = [];
   private readonly leaderWaiters = new Set<() => void>();
   private readonly stateListeners = new Set<() => void>();
   private lastSnapshotIndex: number;
@@ -104,8 +115,11 @@ export class EtcdServer
     boot: BootstrappedMember,
     /** etcd's metrics for this member (metrics/member-metrics.ts). */
     readonly metrics: MemberMetrics,
+    /** Time and randomness (env/): the real ones, or the simulator's. */
+    readonly env: MemberEnv,
   ) {
     const log = config.logger;
+    this.pending = new PendingRequests<ApplyOutcome>(env.random.int(0, 2 ** 21));
     this.memberId = boot.identity.memberId;
     this.clusterId = boot.identity.clusterId;
     this.lastSnapshotIndex = boot.snapshot?.metadata.index ?? 0;
@@ -121,7 +135,7 @@ export class EtcdServer
       heartbeatTick: 1,
       checkQuorum: true,
       preVote: true,
-      random: (n) => randomInt(0, Math.max(1, n)),
+      random: (n) => env.random.int(0, Math.max(1, n)),
     });
     this.transport = new PeerTransport({
       localId: this.memberId,
@@ -163,6 +177,7 @@ export class EtcdServer
         waitApplied: (index) => this.driver.waitApplied(index),
         write: (ci, fn) => this.state.kv.write(ci, fn),
         onRemovedSelf: () => this.onRemovedSelf(),
+        clock: env.clock,
       },
       boot.members,
     );
@@ -194,24 +209,19 @@ export class EtcdServer
         requestReadIndex: (ctx) => this.driver.withNode((n) => n.readIndex(ctx)),
         waitApplied: (index) => this.driver.waitApplied(index),
         timeoutError: () => new EtcdError(ETCD_ERRORS.ErrGRPCTimeout),
-        setTimer: (fn, ms) => {
-          const t = setTimeout(fn, ms);
-          return { cancel: () => clearTimeout(t) };
-        },
+        setTimer: (fn, ms) => env.clock.setTimeout(fn, ms),
       },
       this.requestTimeoutMs,
     );
   }
 
   /** Starts the member: storage, Raft, and the peer listener. Client listeners are the caller's. */
-  static async start(
-    config: MemberConfig,
-    extraPeerServices: PeerServiceRegistrar = () => {},
-    metrics: MemberMetrics = new MemberMetrics(),
-  ): Promise<EtcdServer> {
+  static async start(config: MemberConfig, options: EtcdServerOptions = {}): Promise<EtcdServer> {
+    const { peerServices: extraPeerServices = () => {}, env = REAL_ENV } = options;
+    const metrics = options.metrics ?? new MemberMetrics(undefined, env.clock);
     const boot = await bootstrapMember(config, { sync: metrics.timedWalSync(defaultSync) });
     metrics.timeBackendCommits(boot.backend);
-    const server = new EtcdServer(config, boot.backend, boot.storage, boot, metrics);
+    const server = new EtcdServer(config, boot.backend, boot.storage, boot, metrics, env);
     metrics.bind(memberMetricsSource(server));
     extraPeerServices(server.transport, server);
     await server.transport.listen(config.listenPeerUrls[0]!);
@@ -338,7 +348,7 @@ export class EtcdServer
       this.metrics.proposalsFailed.inc();
       throw this.mapRaftError(e);
     }
-    const outcome = withRequestTimeout(done, this.requestTimeoutMs, () => {
+    const outcome = withRequestTimeout(this.env.clock, done, this.requestTimeoutMs, () => {
       this.pending.forget(id);
       this.metrics.proposalsFailed.inc();
     });
@@ -377,11 +387,11 @@ export class EtcdServer
     if (this.driver.node.lead !== 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.leaderWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(() => {
+      const timer = this.env.clock.setTimeout(() => {
         this.leaderWaiters.delete(done);
         reject(new EtcdError(ETCD_ERRORS.ErrGRPCNoLeader));
       }, timeoutMs);
@@ -394,7 +404,7 @@ export class EtcdServer
     if (this.stopping) return;
     this.stopping = true;
     this.metrics.close();
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) t.cancel();
     const stopped = new EtcdError(ETCD_ERRORS.ErrGRPCStopped);
     this.readBarrier.failAll(stopped);
     this.pending.failAll(stopped);
@@ -417,14 +427,14 @@ export class EtcdServer
 
   private lessorOptions(): LessorOptions {
     return {
-      now: () => performance.now(),
+      now: () => this.env.clock.monotonic(),
       minTtlSeconds: minLeaseTtlSeconds(this.electionTicks, this.config.heartbeatIntervalMs),
     };
   }
 
   private startTimers(): void {
     const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(() => {
+      const t = this.env.clock.setInterval(() => {
         if (!this.stopping) fn();
       }, ms);
       this.timers.push(t);
@@ -522,10 +532,11 @@ export class EtcdServer
     if (this.removal !== undefined || this.stopping) return;
     this.config.logger.warn('the member has been permanently removed from the cluster', { memberId: this.memberId.toString(16) });
     this.removal = (async () => {
-      const deadline = Date.now() + REMOVED_LEADER_HANDOFF_MS;
-      while (this.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.config.heartbeatIntervalMs));
+      const { clock } = this.env;
+      const deadline = clock.monotonic() + REMOVED_LEADER_HANDOFF_MS;
+      while (this.isLeader && clock.monotonic() < deadline) await sleep(clock, this.config.heartbeatIntervalMs);
       // etcd stops a removed member after a short delay, so its last acknowledgements go out.
-      await new Promise((r) => setTimeout(r, REMOVED_STOP_DELAY_MS));
+      await sleep(clock, REMOVED_STOP_DELAY_MS);
       process.exitCode = 0;
       await this.stop();
       process.exit(0);

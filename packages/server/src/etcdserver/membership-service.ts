@@ -31,6 +31,7 @@ import {
 } from './membership.js';
 import type { PendingRequests } from './pending-requests.js';
 import { withRequestTimeout } from './request-timeout.js';
+import { type Clock, sleep } from '../env/clock.js';
 import { askMember } from './remote-cluster.js';
 
 /** Membership requests queued on the leader behind the one being admitted. */
@@ -64,8 +65,8 @@ export interface MembershipDeps {
   write<T>(ci: ConsistentIndex, fn: (txn: KvWriteTxn) => T): Promise<WriteResult<T>>;
   /** This member applied its own removal. */
   onRemovedSelf(): void;
-  /** Now in milliseconds since the epoch (member ids hash the time, as etcd's do). */
-  now?: () => number;
+  /** Time: member ids hash the wall-clock time, as etcd's do; retries wait on it. */
+  readonly clock: Clock;
 }
 
 export class MembershipService {
@@ -228,7 +229,7 @@ export class MembershipService {
         return;
       } catch (e) {
         this.deps.logger.debug('publishing member attributes failed; retrying', { error: String(e) });
-        await sleep(PUBLISH_RETRY_MS);
+        await sleep(this.deps.clock, PUBLISH_RETRY_MS);
       }
     }
   }
@@ -238,7 +239,7 @@ export class MembershipService {
   /** etcd's MemberAdd: a new member (no name until it starts and publishes). */
   addMember(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: MemberInfo; members: MemberInfo[] }> {
     return this.serialize(async () => {
-      const nowSeconds = Math.floor((this.deps.now ?? Date.now)() / 1000);
+      const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
       const member: MemberInfo = {
         id: memberIdFor(peerUrls, this.deps.clusterToken, nowSeconds),
         name: '',
@@ -311,7 +312,7 @@ export class MembershipService {
     if (invalid !== undefined) throw invalid;
     const { id, done } = this.deps.pending.register<ApplyOutcome<MemberInfo[]>>();
     const cc = confChangeFor({ ...change, requestId: id });
-    const deadline = Date.now() + CONF_CHANGE_RETRY_MS;
+    const deadline = this.deps.clock.monotonic() + CONF_CHANGE_RETRY_MS;
     for (;;) {
       try {
         this.deps.proposeConfChange(cc);
@@ -319,15 +320,15 @@ export class MembershipService {
       } catch (e) {
         // Raft takes no change while an earlier one is unapplied (a new leader's own first
         // entry included); that clears within a few ticks.
-        if (isRaftError(e, 'ErrProposalDropped') && this.deps.node().state === StateType.Leader && Date.now() < deadline) {
-          await sleep(20);
+        if (isRaftError(e, 'ErrProposalDropped') && this.deps.node().state === StateType.Leader && this.deps.clock.monotonic() < deadline) {
+          await sleep(this.deps.clock, 20);
           continue;
         }
         this.deps.pending.forget(id);
         throw this.deps.mapError(e);
       }
     }
-    const outcome = await withRequestTimeout(done, this.deps.requestTimeoutMs, () => this.deps.pending.forget(id));
+    const outcome = await withRequestTimeout(this.deps.clock, done, this.deps.requestTimeoutMs, () => this.deps.pending.forget(id));
     return outcome.body;
   }
 
@@ -351,8 +352,4 @@ export class MembershipService {
 
 function sorted(members: readonly MemberInfo[]): MemberInfo[] {
   return [...members].sort((a, b) => a.id - b.id);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,6 +12,7 @@ import type { MemberInfo } from '../member/cluster-config.js';
 import type { MemberMetrics } from '../metrics/member-metrics.js';
 import type { KvStore } from '../mvcc/kv-store.js';
 import type { WatchHub } from '@kvfleet/core';
+import type { MemberEnv } from '../env/member-env.js';
 import type { ApplyOutcome } from './applier.js';
 import type { MemberConfig } from './member-config.js';
 import type { MembershipService } from './membership-service.js';
@@ -97,4 +98,9 @@ export interface MaintenanceHost {
 /** etcd's metrics for this member. */
 export interface MetricsHost {
   readonly metrics: MemberMetrics;
+}
+
+/** Time and randomness, from the member's environment (env/). */
+export interface EnvHost {
+  readonly env: MemberEnv;
 }

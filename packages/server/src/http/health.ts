@@ -13,10 +13,11 @@
  */
 import { proto } from '@kvfleet/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppliedStateReader, MaintenanceHost, MetricsHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import { withTimeout } from '../env/clock.js';
+import type { AppliedStateReader, EnvHost, MaintenanceHost, MetricsHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 
 /** What the health checks use of the member. */
-export type HealthMember = RaftStatusGetter & Proposer & Pick<AppliedStateReader, 'kv'> & Pick<MaintenanceHost, 'alarms'> & MetricsHost;
+export type HealthMember = EnvHost & RaftStatusGetter & Proposer & Pick<AppliedStateReader, 'kv'> & Pick<MaintenanceHost, 'alarms'> & MetricsHost;
 
 /** etcd's /health bounds its QGET by one second. */
 export const HEALTH_READ_TIMEOUT_MS = 1000;
@@ -32,7 +33,7 @@ const serializableRead: Check = async (member) => {
 };
 
 const linearizableRead: Check = async (member) => {
-  await withTimeout(member.linearizableBarrier(), member.requestTimeoutMs, 'etcdserver: request timed out');
+  await withTimeout(member.env.clock, member.linearizableBarrier(), member.requestTimeoutMs, () => new Error('etcdserver: request timed out'));
   member.kv.range(ALL_KEYS, ALL_KEYS, { limit: 1, keysOnly: true });
 };
 
@@ -61,7 +62,7 @@ export async function checkHealth(member: HealthMember, excludedAlarms: Readonly
   let healthy = !raised && member.leaderId !== 0;
   if (healthy) {
     try {
-      await withTimeout(member.linearizableBarrier(), HEALTH_READ_TIMEOUT_MS, 'timeout');
+      await withTimeout(member.env.clock, member.linearizableBarrier(), HEALTH_READ_TIMEOUT_MS, () => new Error('timeout'));
     } catch {
       healthy = false;
     }
@@ -154,18 +155,3 @@ function alarmName(type: number): string {
   return Object.entries(proto.AlarmType).find(([, v]) => v === type)?.[0] ?? String(type);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(message)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}

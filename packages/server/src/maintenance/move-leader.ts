@@ -5,6 +5,7 @@
  * passes (etcd's ErrTimeoutLeaderTransfer).
  */
 import { EtcdError, ETCD_ERRORS, GrpcCode } from '@kvfleet/core';
+import { type Clock, sleep } from '../env/clock.js';
 import type { Logger } from '../logger.js';
 
 /** What a leader move needs from the member. */
@@ -14,6 +15,7 @@ export interface LeaderMover {
   readonly config: { readonly logger: Logger; readonly heartbeatIntervalMs: number };
   memberList(): readonly { readonly id: number; readonly isLearner: boolean }[];
   transferLeadership(transferee: number): void;
+  readonly env: { readonly clock: Clock };
 }
 
 /** etcd's v3rpc ErrGRPCTimeoutLeaderTransfer (not in the shared catalogue yet). */
@@ -33,8 +35,8 @@ export async function moveLeader(server: LeaderMover, target: number, deadline: 
   server.transferLeadership(target);
   const interval = server.config.heartbeatIntervalMs;
   while (server.leaderId !== target) {
-    if (Date.now() + interval > deadline) throw new EtcdError(ERR_TIMEOUT_LEADER_TRANSFER);
-    await new Promise((r) => setTimeout(r, interval));
+    if (server.env.clock.now() + interval > deadline) throw new EtcdError(ERR_TIMEOUT_LEADER_TRANSFER);
+    await sleep(server.env.clock, interval);
   }
   server.config.logger.info('leadership transfer finished', { to: target.toString(16) });
 }

@@ -11,7 +11,8 @@
  * are updated by small hooks in the member; values the member already knows (leader, indexes,
  * sizes, keys) are read when scraped, through {@link MetricsSource}.
  */
-import { performance } from 'node:perf_hooks';
+import type { Clock, Timer } from '../env/clock.js';
+import { REAL_CLOCK } from '../env/real-env.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import type { Backend, WriteTxn } from '../backend/backend.js';
 import type { SyncHook } from '../wal/sync.js';
@@ -57,7 +58,7 @@ function sharedProcessRegistry(): Registry {
 export class MemberMetrics {
   readonly registry = new Registry();
   private source: MetricsSource | undefined;
-  private rttTimer: NodeJS.Timeout | undefined;
+  private rttTimer: Timer | undefined;
   /** Peers with at least one RTT observation (the first is taken at a scrape, not 30 s later). */
   private readonly rttSeen = new Set<number>();
   private lastLeader = 0;
@@ -71,8 +72,14 @@ export class MemberMetrics {
   readonly backendCommit: Histogram;
   readonly peerRtt: Histogram<'To'>;
 
-  /** `version` sets etcd_server_version and etcd_cluster_version (left out without it). */
-  constructor(version?: VersionInfo) {
+  /**
+   * `version` sets etcd_server_version and etcd_cluster_version (left out without it); `clock`
+   * times fsyncs and commits and samples peer RTTs.
+   */
+  constructor(
+    version?: VersionInfo,
+    private readonly clock: Clock = REAL_CLOCK,
+  ) {
     const registers = [this.registry];
     const read = <T>(fn: (s: MetricsSource) => T, fallback: T): T => (this.source === undefined ? fallback : fn(this.source));
 
@@ -230,14 +237,13 @@ export class MemberMetrics {
   bind(source: MetricsSource): void {
     this.source = source;
     if (this.rttTimer === undefined) {
-      this.rttTimer = setInterval(() => this.samplePeerRtts(false), PEER_RTT_SAMPLE_INTERVAL_MS);
-      this.rttTimer.unref();
+      this.rttTimer = this.clock.setInterval(() => this.samplePeerRtts(false), PEER_RTT_SAMPLE_INTERVAL_MS, { unref: true });
     }
   }
 
   /** Stops the RTT sampler; scrapes keep answering with the last values. */
   close(): void {
-    if (this.rttTimer !== undefined) clearInterval(this.rttTimer);
+    this.rttTimer?.cancel();
     this.rttTimer = undefined;
   }
 
@@ -251,9 +257,9 @@ export class MemberMetrics {
   timedWalSync(inner: SyncHook): SyncHook {
     return async (target) => {
       if (target.kind !== 'segment') return inner(target);
-      const started = performance.now();
+      const started = this.clock.monotonic();
       await inner(target);
-      this.walFsync.observe((performance.now() - started) / 1000);
+      this.walFsync.observe((this.clock.monotonic() - started) / 1000);
     };
   }
 
@@ -265,10 +271,10 @@ export class MemberMetrics {
   timeBackendCommits(backend: Backend): void {
     const batch = backend.batch.bind(backend);
     backend.batch = <T>(fn: (txn: WriteTxn) => T): Promise<T> => {
-      const started = performance.now();
+      const started = this.clock.monotonic();
       const done = batch(fn);
       done.then(
-        () => this.backendCommit.observe((performance.now() - started) / 1000),
+        () => this.backendCommit.observe((this.clock.monotonic() - started) / 1000),
         () => undefined,
       );
       return done;

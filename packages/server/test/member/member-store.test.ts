@@ -5,6 +5,7 @@ import type { MemberInfo } from '../../src/member/cluster-config.js';
 import { memberIdFor } from '../../src/member/member-id.js';
 import { readMembers, writeMember } from '../../src/member/member-store.js';
 import { MembershipService, type MembershipDeps } from '../../src/etcdserver/membership-service.js';
+import { REAL_CLOCK } from '../../src/env/real-env.js';
 import { confChangeFor } from '../../src/etcdserver/membership.js';
 import { encodeConfChange } from '../../src/raft/confchange.js';
 import { EntryType, type Entry } from '../../src/raft/types.js';
@@ -78,6 +79,7 @@ describe('MembershipService applying changes', () => {
       waitApplied: () => Promise.resolve(),
       write: (ci, fn) => s.kv.write(ci, fn),
       onRemovedSelf: () => removedSelf++,
+      clock: REAL_CLOCK,
     };
     const svc = new MembershipService(deps, initial);
     const entry = (index: number, change: Parameters<typeof confChangeFor>[0]): Entry => ({

@@ -1,0 +1,26 @@
+/** The real environment: Node's clocks and timers and the operating system's randomness. */
+import { randomInt } from 'node:crypto';
+import type { Clock, Timer, TimerOptions } from './clock.js';
+import type { MemberEnv } from './member-env.js';
+import type { Random } from './random.js';
+
+function timer(handle: NodeJS.Timeout, options: TimerOptions | undefined, clear: (h: NodeJS.Timeout) => void): Timer {
+  if (options?.unref === true) handle.unref();
+  return { cancel: () => clear(handle) };
+}
+
+export const REAL_CLOCK: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+  setTimeout: (fn, ms, options) => timer(setTimeout(fn, ms), options, clearTimeout),
+  setInterval: (fn, ms, options) => timer(setInterval(fn, ms), options, clearInterval),
+  soon: (fn) => {
+    setImmediate(fn);
+  },
+};
+
+export const REAL_RANDOM: Random = {
+  int: (min, max) => randomInt(min, max),
+};
+
+export const REAL_ENV: MemberEnv = { clock: REAL_CLOCK, random: REAL_RANDOM };
