@@ -1,7 +1,8 @@
 /**
- * A member takes time and randomness from its environment (packages/server/src/env/), so the
- * simulator can run it on simulated time with seeded randomness: no other server file reads
- * the clock, sets a timer or draws random numbers itself. See docs/architecture.md.
+ * A member takes time, randomness and files from its environment (packages/server/src/env/), so
+ * the simulator can run it on simulated time, seeded randomness and a simulated disk: no other
+ * server file reads the clock, sets a timer, draws random numbers or touches node:fs itself.
+ * See docs/architecture.md.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,6 +26,7 @@ const FORBIDDEN: readonly [string, RegExp][] = [
   ['Math.random', /\bMath\.random\b/],
   ['node:crypto randomness', /\b(randomInt|randomBytes|randomUUID|randomFill|getRandomValues)\b/],
   ['node:perf_hooks', /['"]node:perf_hooks['"]/],
+  ['node:fs', /['"](node:)?fs(\/promises)?['"]/],
 ];
 
 function files(dir: string): string[] {
@@ -42,7 +44,7 @@ export function violations(text: string): string[] {
 }
 
 describe('the member environment', () => {
-  it('no server file but the environment reads the clock, sets a timer or draws randomness itself', () => {
+  it('no server file but the environment reads the clock, sets a timer, draws randomness or uses node:fs itself', () => {
     const found: string[] = [];
     for (const path of files(src)) {
       const file = relative(src, path).split('\\').join('/');
@@ -58,6 +60,7 @@ describe('the member environment', () => {
     expect(violations('setTimeout(() => 1, 5);')).toEqual(['a global timer']);
     expect(violations("import { randomInt } from 'node:crypto';")).toEqual(['node:crypto randomness']);
     expect(violations('x = Math.random() + performance.now();')).toEqual(['performance.now', 'Math.random']);
+    expect(violations("import { open } from 'node:fs/promises';")).toEqual(['node:fs']);
     expect(violations('env.clock.setTimeout(fn, 5); // setTimeout(x)\n/* Date.now() */')).toEqual([]);
   });
 });

@@ -300,6 +300,8 @@ export class LmdbBackend implements Backend {
   /** Opens (creating if needed) the environment in `options.path`. */
   static open(options: LmdbBackendOptions): LmdbBackend {
     recoverDefragment(options.path);
+    // The environment's directory, as a member's data dir lays it out (member/db).
+    if (!existsSync(options.path)) mkdirSync(options.path, { recursive: true });
     return new LmdbBackend(options.path, openEnv(options.path));
   }
 

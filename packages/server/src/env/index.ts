@@ -2,3 +2,5 @@ export { type Clock, type Timer, type TimerOptions, sleep, withTimeout } from '.
 export type { Random } from './random.js';
 export type { MemberEnv } from './member-env.js';
 export { REAL_CLOCK, REAL_ENV, REAL_RANDOM } from './real-env.js';
+export { type FileHandle, type FileSystem, type OpenMode, isNotFound, readChunks, writeChunks } from './file-system.js';
+export { NODE_FS } from './node-file-system.js';

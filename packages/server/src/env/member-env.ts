@@ -3,9 +3,12 @@
  * process, a simulated one under the simulator.
  */
 import type { Clock } from './clock.js';
+import type { FileSystem } from './file-system.js';
 import type { Random } from './random.js';
 
 export interface MemberEnv {
   readonly clock: Clock;
   readonly random: Random;
+  /** The WAL, snapshot files and the data directory. */
+  readonly fs: FileSystem;
 }

@@ -1,7 +1,8 @@
-/** The real environment: Node's clocks and timers and the operating system's randomness. */
+/** The real environment: Node's clocks and timers, the operating system's randomness, the real file system. */
 import { randomInt } from 'node:crypto';
 import type { Clock, Timer, TimerOptions } from './clock.js';
 import type { MemberEnv } from './member-env.js';
+import { NODE_FS } from './node-file-system.js';
 import type { Random } from './random.js';
 
 function timer(handle: NodeJS.Timeout, options: TimerOptions | undefined, clear: (h: NodeJS.Timeout) => void): Timer {
@@ -23,4 +24,4 @@ export const REAL_RANDOM: Random = {
   int: (min, max) => randomInt(min, max),
 };
 
-export const REAL_ENV: MemberEnv = { clock: REAL_CLOCK, random: REAL_RANDOM };
+export const REAL_ENV: MemberEnv = { clock: REAL_CLOCK, random: REAL_RANDOM, fs: NODE_FS };

@@ -219,7 +219,7 @@ export class EtcdServer
   static async start(config: MemberConfig, options: EtcdServerOptions = {}): Promise<EtcdServer> {
     const { peerServices: extraPeerServices = () => {}, env = REAL_ENV } = options;
     const metrics = options.metrics ?? new MemberMetrics(undefined, env.clock);
-    const boot = await bootstrapMember(config, { sync: metrics.timedWalSync(defaultSync) });
+    const boot = await bootstrapMember(config, { sync: metrics.timedWalSync(defaultSync), fs: env.fs });
     metrics.timeBackendCommits(boot.backend);
     const server = new EtcdServer(config, boot.backend, boot.storage, boot, metrics, env);
     metrics.bind(memberMetricsSource(server));

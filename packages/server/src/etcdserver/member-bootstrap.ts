@@ -4,7 +4,7 @@
  * backend is behind the newest snapshot (a received snapshot whose image was stored but not
  * yet loaded, or a backend that does not survive restarts), loads the snapshot's image.
  */
-import { mkdir } from 'node:fs/promises';
+import { NODE_FS } from '../env/node-file-system.js';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open-backend.js';
 import { replaceContents } from '../backend/replace-contents.js';
@@ -42,11 +42,15 @@ export function isDurableBackend(config: MemberConfig): boolean {
   return config.backend !== 'memory';
 }
 
-/** `walOptions` instrument the WAL (the member times its fsyncs through `sync`). */
+/**
+ * `walOptions` instrument the WAL (the member times its fsyncs through `sync`) and give the
+ * member's file system (`fs`, env/; the real one by default) for the WAL, snapshots and data dir.
+ */
 export async function bootstrapMember(config: MemberConfig, walOptions: WalOptions = {}): Promise<BootstrappedMember> {
+  const fs = walOptions.fs ?? NODE_FS;
   const layout = dataDirLayout(config.dataDir);
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const restarted = await hasExistingMember(layout);
+  await fs.mkdir(layout.root, { mode: 0o700 });
+  const restarted = await hasExistingMember(fs, layout);
   return restarted ? reopen(config, layout, walOptions) : create(config, layout, walOptions);
 }
 
@@ -143,6 +147,6 @@ async function reopen(config: MemberConfig, layout: DataDirLayout, walOptions: W
 }
 
 async function openLocalBackend(config: MemberConfig, layout: DataDirLayout): Promise<Backend> {
-  if (config.backend === 'lmdb') await mkdir(layout.dbDir, { recursive: true });
+  // LMDB is the real environment's backend and keeps its own files (not through env/'s fs).
   return openBackend({ kind: config.backend, path: layout.dbDir });
 }

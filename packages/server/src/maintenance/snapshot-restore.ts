@@ -15,10 +15,10 @@
  * interrupted restore leaves no half-made data dir.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { WriteTxn } from '../backend/backend.js';
+import { type FileSystem, isNotFound, readChunks } from '../env/file-system.js';
+import { NODE_FS } from '../env/node-file-system.js';
 import { clearBuckets } from '../backend/clear-buckets.js';
 import { openBackend } from '../backend/open-backend.js';
 import { decodeSnapshot } from '../backend/snapshot-format.js';
@@ -43,6 +43,8 @@ export interface RestoreOptions {
   readonly skipHashCheck: boolean;
   /** The backend the member will run with (`kvfleet server --backend`); default lmdb. */
   readonly backend?: 'lmdb' | 'memory';
+  /** The file system (env/); the real one by default. */
+  readonly fs?: FileSystem;
 }
 
 export interface RestoreResult {
@@ -58,24 +60,24 @@ export class RestoreError extends Error {
 }
 
 export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult> {
-  if (await exists(o.dataDir)) throw new RestoreError(`data-dir "${o.dataDir}" exists`);
+  const fs = o.fs ?? NODE_FS;
+  if (await exists(fs, o.dataDir)) throw new RestoreError(`data-dir "${o.dataDir}" exists`);
   const cluster = parseInitialCluster(o.initialCluster, o.initialClusterToken);
   const selfId = findFounder(cluster, o.name, o.initialAdvertisePeerUrls, o.initialClusterToken).id;
-  const imageBytes = await imageLength(o.snapshotPath, await checkedContentLength(o.snapshotPath, o.skipHashCheck));
+  const imageBytes = await imageLength(fs, o.snapshotPath, await checkedContentLength(fs, o.snapshotPath, o.skipHashCheck));
 
   const temp = `${o.dataDir}.restore-tmp`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(dirname(temp), { recursive: true });
+  await fs.remove(temp);
+  await fs.mkdir(dirname(temp));
   const layout = dataDirLayout(temp);
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
+  await fs.mkdir(layout.root, { mode: 0o700 });
   const kind = o.backend ?? 'lmdb';
-  if (kind === 'lmdb') await mkdir(layout.dbDir, { recursive: true });
   const backend = openBackend({ kind, path: layout.dbDir });
   const members = cluster.members;
   const { snapshot, hardState } = bootstrapState(members.map((m) => m.id));
   let entries: number;
   try {
-    entries = (await backend.restore(readRange(o.snapshotPath, imageBytes))).entries;
+    entries = (await backend.restore(readRange(fs, o.snapshotPath, imageBytes))).entries;
     await clearBuckets(backend, [MEMBERS_BUCKET, ALARM_BUCKET]);
     await backend.batch((txn) => {
       const aux = auxWriter(txn);
@@ -83,7 +85,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
       txn.put(META_BUCKET, META_CONSISTENT_INDEX, encodeU64(snapshot.metadata.index));
       txn.put(META_BUCKET, META_CONSISTENT_TERM, encodeU64(snapshot.metadata.term));
     });
-    const storage = await MemberStorage.create(layout, { memberId: selfId, clusterId: cluster.clusterId }, { snapshot, hardState });
+    const storage = await MemberStorage.create(layout, { memberId: selfId, clusterId: cluster.clusterId }, { snapshot, hardState }, { fs });
     try {
       // A memory backend does not survive a restart: its state travels as the founding snapshot's image.
       if (kind === 'memory') await storage.snapshotter.saveDb(snapshot.metadata.index, snapshot.metadata.term, backend.snapshot());
@@ -92,21 +94,22 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     }
   } catch (e) {
     await backend.close();
-    await rm(temp, { recursive: true, force: true });
+    await fs.remove(temp);
     throw e;
   }
   await backend.close();
-  await rename(temp, o.dataDir);
-  await syncDirectory(dirname(o.dataDir), defaultSync);
+  await fs.rename(temp, o.dataDir);
+  await syncDirectory(fs, dirname(o.dataDir), defaultSync);
   return { memberId: selfId, clusterId: cluster.clusterId, members, entries };
 }
 
 /** The image's length within the first `contentBytes` of the file: without the padding, if there is one. */
-async function imageLength(path: string, contentBytes: number): Promise<number> {
-  const tail = Buffer.alloc(Math.min(contentBytes, 1024));
-  const fh = await open(path, 'r');
+async function imageLength(fs: FileSystem, path: string, contentBytes: number): Promise<number> {
+  const length = Math.min(contentBytes, 1024);
+  const tail = Buffer.alloc(length);
+  const fh = await fs.open(path, 'r');
   try {
-    await fh.read(tail, 0, tail.length, contentBytes - tail.length);
+    tail.set(await fh.read(length, contentBytes - length));
   } finally {
     await fh.close();
   }
@@ -118,22 +121,22 @@ async function imageLength(path: string, contentBytes: number): Promise<number> 
  * matching hash the file must be a bare image and `skipHashCheck` set, as etcdctl requires
  * for a database file copied from a data dir.
  */
-async function checkedContentLength(path: string, skipHashCheck: boolean): Promise<number> {
-  const size = (await stat(path)).size;
+async function checkedContentLength(fs: FileSystem, path: string, skipHashCheck: boolean): Promise<number> {
+  const size = (await fs.stat(path)).size;
   if (size > SHA256_BYTES) {
     const imageBytes = size - SHA256_BYTES;
     const sha = createHash('sha256');
-    for await (const chunk of readRange(path, imageBytes)) sha.update(chunk);
+    for await (const chunk of readRange(fs, path, imageBytes)) sha.update(chunk);
     const computed = sha.digest();
     const stored = Buffer.alloc(SHA256_BYTES);
-    const fh = await open(path, 'r');
+    const fh = await fs.open(path, 'r');
     try {
-      await fh.read(stored, 0, SHA256_BYTES, imageBytes);
+      stored.set(await fh.read(SHA256_BYTES, imageBytes));
     } finally {
       await fh.close();
     }
     if (computed.equals(stored)) return imageBytes;
-    if (!skipHashCheck && !(await isBareImage(path))) {
+    if (!skipHashCheck && !(await isBareImage(fs, path))) {
       throw new RestoreError(`expected sha256 ${stored.toString('hex')}, got ${computed.toString('hex')}`);
     }
   }
@@ -141,9 +144,9 @@ async function checkedContentLength(path: string, skipHashCheck: boolean): Promi
   return size;
 }
 
-async function isBareImage(path: string): Promise<boolean> {
+async function isBareImage(fs: FileSystem, path: string): Promise<boolean> {
   try {
-    const entries = decodeSnapshot(readRange(path, Infinity));
+    const entries = decodeSnapshot(readRange(fs, path, Infinity));
     for (let step = await entries.next(); step.done !== true; step = await entries.next());
     return true;
   } catch {
@@ -151,10 +154,9 @@ async function isBareImage(path: string): Promise<boolean> {
   }
 }
 
-function readRange(path: string, length: number): AsyncIterable<Uint8Array> {
-  if (length === 0) return (async function* () {})();
-  const options = Number.isFinite(length) ? { start: 0, end: length - 1 } : {};
-  return createReadStream(path, options) as AsyncIterable<Uint8Array>;
+/** The first `length` bytes of the file (Infinity: all of it). */
+function readRange(fs: FileSystem, path: string, length: number): AsyncIterable<Uint8Array> {
+  return readChunks(fs, path, Number.isFinite(length) ? { end: length } : {});
 }
 
 /** writeMember records through a KV write's aux writes; here the backend batch is that write. */
@@ -165,12 +167,12 @@ function auxWriter(txn: WriteTxn): KvWriteTxn {
   } as Partial<KvWriteTxn> as KvWriteTxn;
 }
 
-async function exists(path: string): Promise<boolean> {
+async function exists(fs: FileSystem, path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await fs.stat(path);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (isNotFound(e)) return false;
     throw e;
   }
 }

@@ -5,8 +5,8 @@
  *   <data-dir>/member/snap/   Raft snapshot metadata, received backend images (snap/)
  *   <data-dir>/member/db/     the backend (LMDB environment)
  */
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type FileSystem, isNotFound } from '../env/file-system.js';
 
 export interface DataDirLayout {
   readonly root: string;
@@ -21,11 +21,11 @@ export function dataDirLayout(root: string): DataDirLayout {
 }
 
 /** True when the data dir holds a member's log, i.e. the member is restarting rather than new. */
-export async function hasExistingMember(layout: DataDirLayout): Promise<boolean> {
+export async function hasExistingMember(fs: FileSystem, layout: DataDirLayout): Promise<boolean> {
   try {
-    return (await readdir(layout.walDir)).some((n) => n.endsWith('.wal'));
+    return (await fs.readdir(layout.walDir)).some((n) => n.endsWith('.wal'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (isNotFound(e)) return false;
     throw e;
   }
 }

@@ -46,7 +46,7 @@ export class MemberStorage {
     initial: { snapshot?: Snapshot; hardState?: HardState },
     walOptions: WalOptions = {},
   ): Promise<MemberStorage> {
-    const snapshotter = await Snapshotter.open(layout.snapDir);
+    const snapshotter = await Snapshotter.open(layout.snapDir, walOptions.fs);
     if (initial.snapshot !== undefined) await snapshotter.save(initial.snapshot);
     const wal = await Wal.create(layout.walDir, { ...walOptions, metadata: encodeIdentity(identity) });
     const storage = new MemberStorage(wal, snapshotter);
@@ -63,7 +63,7 @@ export class MemberStorage {
 
   /** Opens an existing member's storage and rebuilds the in-memory log from the WAL. */
   static async open(layout: DataDirLayout, walOptions: WalOptions = {}): Promise<OpenedStorage> {
-    const snapshotter = await Snapshotter.open(layout.snapDir);
+    const snapshotter = await Snapshotter.open(layout.snapDir, walOptions.fs);
     const opened = await Wal.open(layout.walDir, walOptions);
     const storage = new MemberStorage(opened.wal, snapshotter);
     let snapshot: Snapshot | undefined;

@@ -6,8 +6,7 @@
  * `seq` counts segments from 0 without gaps; `firstIndex` is a lower bound on the Raft index of
  * every entry the segment holds (the writer starts a new segment rather than break it).
  */
-import { writeSync } from 'node:fs';
-import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, type FileSystem, isNotFound } from '../env/file-system.js';
 import { join } from 'node:path';
 import { WalCorruptError } from './errors.js';
 import { decodeRecord, findValidFrame, readFrame, type WalRecord } from './record.js';
@@ -47,12 +46,12 @@ export function parseSegmentName(name: string): SegmentId | undefined {
  * The segments in `dir`, in log order, and leftover temporary files from a segment creation
  * that crashed before completing. A missing directory has neither.
  */
-export async function listDirectory(dir: string): Promise<{ segments: SegmentId[]; leftovers: string[] }> {
+export async function listDirectory(fs: FileSystem, dir: string): Promise<{ segments: SegmentId[]; leftovers: string[] }> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await fs.readdir(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { segments: [], leftovers: [] };
+    if (isNotFound(e)) return { segments: [], leftovers: [] };
     throw e;
   }
   const segments: SegmentId[] = [];
@@ -70,10 +69,10 @@ export async function listDirectory(dir: string): Promise<{ segments: SegmentId[
 }
 
 /** Deletes leftover temporary files and makes the deletion durable. */
-export async function removeLeftovers(dir: string, leftovers: readonly string[], sync: SyncHook): Promise<void> {
+export async function removeLeftovers(fs: FileSystem, dir: string, leftovers: readonly string[], sync: SyncHook): Promise<void> {
   if (leftovers.length === 0) return;
-  for (const name of leftovers) await unlink(join(dir, name));
-  await syncDirectory(dir, sync);
+  for (const name of leftovers) await fs.unlink(join(dir, name));
+  await syncDirectory(fs, dir, sync);
 }
 
 /** A decoded record and the byte offset of its frame in the segment. */
@@ -126,6 +125,7 @@ export function scanSegment(name: string, buf: Uint8Array, isLast: boolean): Seg
  * or a complete one, never a segment missing its leading metadata. Returns the open handle.
  */
 export async function createSegmentFile(
+  fs: FileSystem,
   dir: string,
   name: string,
   data: Uint8Array,
@@ -134,32 +134,17 @@ export async function createSegmentFile(
   const tempName = `${name.slice(0, -SEGMENT_SUFFIX.length)}${TEMP_SUFFIX}`;
   const tempPath = join(dir, tempName);
   // 'w' rather than 'wx': a leftover from an earlier crash holds nothing worth keeping.
-  const handle = await open(tempPath, 'w');
+  const handle = await fs.open(tempPath, 'w');
   try {
-    writeFully(handle, data, 0);
+    handle.writeAll(data, 0);
     await sync({ kind: 'segment', name: tempName, handle, bytes: data.length });
-    await rename(tempPath, join(dir, name));
-    await syncDirectory(dir, sync);
+    await fs.rename(tempPath, join(dir, name));
+    await syncDirectory(fs, dir, sync);
   } catch (e) {
     await handle.close().catch(() => undefined);
     throw e;
   }
   return handle;
-}
-
-/**
- * Writes all of `data` at `position`; a single write may legally write less. Synchronous on
- * purpose: a record batch is a copy into the page cache, far cheaper than the thread-pool
- * round trip an async write costs on every Raft round (the fsync that follows stays async).
- */
-export function writeFully(handle: FileHandle, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) {
-    const bytesWritten = writeSync(handle.fd, data, done, data.length - done, position + done);
-    // Guards against looping forever should the OS ever report no progress without an error.
-    if (bytesWritten <= 0) throw new Error(`write made no progress at offset ${position + done}`);
-    done += bytesWritten;
-  }
 }
 
 function hex64(n: number): string {

@@ -2,7 +2,7 @@
  * The one place the WAL makes data durable. Every fdatasync and directory fsync goes through
  * a `SyncHook`, so tests can count syncs, slow them down, or record what became durable.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle, FileSystem } from '../env/file-system.js';
 
 /** What a sync must make durable. */
 export type SyncTarget =
@@ -22,8 +22,8 @@ export const defaultSync: SyncHook = (target) =>
   target.kind === 'segment' ? target.handle.datasync() : target.handle.sync();
 
 /** Makes the entries of directory `path` durable through `sync`. */
-export async function syncDirectory(path: string, sync: SyncHook): Promise<void> {
-  const handle = await open(path, 'r');
+export async function syncDirectory(fs: FileSystem, path: string, sync: SyncHook): Promise<void> {
+  const handle = await fs.open(path, 'r');
   try {
     await sync({ kind: 'directory', path, handle });
   } finally {

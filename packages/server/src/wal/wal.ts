@@ -7,7 +7,8 @@
  * when the sync returns they are written together and covered by a single next sync (group
  * commit), so a busy member pays one sync per round trip to the disk, not one per save.
  */
-import { mkdir, open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle, FileSystem } from '../env/file-system.js';
+import { NODE_FS } from '../env/node-file-system.js';
 import { dirname, join, resolve } from 'node:path';
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '../raft/types.js';
 import { WalCorruptError, WalError } from './errors.js';
@@ -19,7 +20,6 @@ import {
   removeLeftovers,
   scanSegment,
   segmentName,
-  writeFully,
   type SegmentId,
   type SegmentScan,
 } from './segment.js';
@@ -37,6 +37,8 @@ export interface WalOptions {
   maxQueuedBytes?: number;
   /** Makes writes durable; replace it in tests to count or slow down syncs. Default: defaultSync. */
   sync?: SyncHook;
+  /** Where the segments live: the member's file system (env/). Default: the real one. */
+  fs?: FileSystem;
 }
 
 export interface WalCreateOptions extends WalOptions {
@@ -84,6 +86,7 @@ interface Settings {
   readonly segmentBytes: number;
   readonly maxQueuedBytes: number;
   readonly sync: SyncHook;
+  readonly fs: FileSystem;
 }
 
 interface SegmentState {
@@ -178,16 +181,16 @@ export class Wal {
     if (!(options.metadata instanceof Uint8Array)) {
       throw new WalError('ErrWalInvalidArgument', 'metadata must be a Uint8Array');
     }
-    await makeDirectory(dir, settings.sync);
-    const { segments, leftovers } = await listDirectory(dir);
+    await makeDirectory(settings.fs, dir, settings.sync);
+    const { segments, leftovers } = await listDirectory(settings.fs, dir);
     if (segments.length > 0) throw new WalError('ErrWalExists', `${dir} holds ${segments[0]!.name}`);
-    await removeLeftovers(dir, leftovers, settings.sync);
+    await removeLeftovers(settings.fs, dir, leftovers, settings.sync);
 
     // A copy: Buffer#slice would share memory with the caller's buffer.
     const metadata = new Uint8Array(options.metadata);
     const id: SegmentId = { seq: 0, firstIndex: 1, name: segmentName(0, 1) };
     const head = encodeRecord({ type: RecordType.Metadata, metadata });
-    const handle = await createSegmentFile(dir, id.name, head, settings.sync);
+    const handle = await createSegmentFile(settings.fs, dir, id.name, head, settings.sync);
     const state: SegmentState = { id, maxEntryIndex: 0 };
     return new Wal({
       dir,
@@ -208,7 +211,7 @@ export class Wal {
    */
   static async open(dir: string, options: WalOptions = {}): Promise<WalOpenResult> {
     const settings = resolveSettings(options);
-    const { segments: ids, leftovers } = await listDirectory(dir);
+    const { segments: ids, leftovers } = await listDirectory(settings.fs, dir);
     if (ids.length === 0) throw new WalError('ErrWalNotFound', dir);
     for (let k = 1; k < ids.length; k++) {
       // Released segments are always a prefix, so a hole can only mean a lost file.
@@ -226,7 +229,7 @@ export class Wal {
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
       const isLast = k === ids.length - 1;
-      const buf = await readFile(join(dir, id.name));
+      const buf = await settings.fs.readFile(join(dir, id.name));
       const scan = scanSegment(id.name, buf, isLast);
       const first = scan.records[0]?.record;
       if (first?.type !== RecordType.Metadata) {
@@ -260,9 +263,9 @@ export class Wal {
     const log = replay.finish();
 
     // Only now that the whole log has been read without error is anything on disk changed.
-    await removeLeftovers(dir, leftovers, settings.sync);
+    await removeLeftovers(settings.fs, dir, leftovers, settings.sync);
     const lastId = ids[ids.length - 1]!;
-    const handle = await open(join(dir, lastId.name), 'r+');
+    const handle = await settings.fs.open(join(dir, lastId.name), 'r+');
     let repaired: TailRepair | undefined;
     try {
       if (lastScan!.tornTail !== undefined) {
@@ -506,7 +509,7 @@ export class Wal {
   private async appendAndSync(chunks: readonly Uint8Array[], bytes: number, sync = true): Promise<void> {
     const active = this.active;
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
-    writeFully(active.handle, data, active.size);
+    active.handle.writeAll(data, active.size);
     active.size += bytes;
     if (sync) await this.settings.sync({ kind: 'segment', name: active.state.id.name, handle: active.handle, bytes: active.size });
   }
@@ -523,7 +526,7 @@ export class Wal {
       head.push(encodeRecord({ type: RecordType.HardState, hardState: this.writtenHardState }));
     }
     const size = head.reduce((n, f) => n + f.length, 0);
-    const handle = await createSegmentFile(this.dir, id.name, concat(head, size), this.settings.sync);
+    const handle = await createSegmentFile(this.settings.fs, this.dir, id.name, concat(head, size), this.settings.sync);
     const previous = this.active;
     const state: SegmentState = { id, maxEntryIndex: 0 };
     this.segments.push(state);
@@ -556,12 +559,12 @@ export class Wal {
     try {
       // Oldest first, so a crash part way leaves the survivors numbered without gaps.
       for (const state of doomed) {
-        await unlink(join(this.dir, state.id.name));
+        await this.settings.fs.unlink(join(this.dir, state.id.name));
         this.segments.shift();
         removed.push(state.id.name);
       }
     } finally {
-      if (removed.length > 0) await syncDirectory(this.dir, this.settings.sync);
+      if (removed.length > 0) await syncDirectory(this.settings.fs, this.dir, this.settings.sync);
     }
     return removed;
   }
@@ -576,17 +579,17 @@ function resolveSettings(options: WalOptions): Settings {
   if (!Number.isSafeInteger(maxQueuedBytes) || maxQueuedBytes <= 0) {
     throw new WalError('ErrWalInvalidArgument', `maxQueuedBytes ${String(maxQueuedBytes)}`);
   }
-  return { segmentBytes, maxQueuedBytes, sync: options.sync ?? defaultSync };
+  return { segmentBytes, maxQueuedBytes, sync: options.sync ?? defaultSync, fs: options.fs ?? NODE_FS };
 }
 
 /** mkdir -p that also makes the new directory entries durable. */
-async function makeDirectory(dir: string, sync: SyncHook): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
+async function makeDirectory(fs: FileSystem, dir: string, sync: SyncHook): Promise<void> {
+  const created = await fs.mkdir(dir);
   if (created === undefined) return;
   // Sync each parent whose entries changed: from the deepest one up to the first one created.
   const top = dirname(resolve(created));
   for (let parent = dirname(resolve(dir)); ; parent = dirname(parent)) {
-    await syncDirectory(parent, sync);
+    await syncDirectory(fs, parent, sync);
     if (parent === top || parent === dirname(parent)) break;
   }
 }
