@@ -7,13 +7,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
 import type { EnvHost, HeaderSource, LeaderRouter, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
-
-/** What the Cluster service uses of the member. */
-export type ClusterMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & LeaderRouter & MembershipHost;
 import type { MemberInfo } from '../member/cluster-config.js';
 import { parseUrlList } from '../member/cluster-config.js';
 import { ClusterForwarder, isForwarded } from './cluster-forwarder.js';
 import { unary } from './grpc-errors.js';
+
+/** What the Cluster service uses of the member. */
+export type ClusterMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & LeaderRouter & MembershipHost;
 
 export function clusterService(server: ClusterMember): Partial<proto.ServiceHandlers<'Cluster'>> {
   const forwarder = new ClusterForwarder(server.requestTimeoutMs, server.env.clock);

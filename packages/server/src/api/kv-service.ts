@@ -5,13 +5,13 @@ import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { RequestOp, TxnRequest } from '../apply/requests.js';
 import type { AppliedStateReader, EnvHost, HeaderSource, MemberSettings, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
-
-/** What the KV service uses of the member. */
-export type KvMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
 import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { unary } from './grpc-errors.js';
 import { txnToWire } from './wire.js';
+
+/** What the KV service uses of the member. */
+export type KvMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
 
 export function kvService(server: KvMember): proto.ServiceHandlers<'KV'> {
   return {

@@ -6,15 +6,15 @@ import type * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, isEtcdError, proto } from '@kvfleet/core';
 import { normalizeLeaseGrant, normalizeLeaseRevoke } from '../apply/normalize.js';
 import type { AppliedStateReader, EnvHost, HeaderSource, LeaderRouter, LeaseRenewer, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
-
-/** What the Lease service uses of the member. */
-export type LeaseMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & LeaderRouter & LeaseRenewer & Pick<AppliedStateReader, 'lessor'>;
 import { isLeaseError } from '../lease/errors.js';
 import { MAX_LEASE_TTL } from '../lease/limits.js';
 import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { newLeaseId } from '../lease/lease-id.js';
 import { FORWARDED_METADATA_KEY, LeaderForwarder } from './leader-forwarder.js';
 import { toServiceError, unary } from './grpc-errors.js';
+
+/** What the Lease service uses of the member. */
+export type LeaseMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & LeaderRouter & LeaseRenewer & Pick<AppliedStateReader, 'lessor'>;
 
 export function leaseService(server: LeaseMember, forwarder: LeaderForwarder): proto.ServiceHandlers<'Lease'> {
   const renew = (id: number, forwarded: boolean): Promise<number> => {

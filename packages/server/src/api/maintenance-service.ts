@@ -6,6 +6,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { proto } from '@kvfleet/core';
 import { normalizeAlarm } from '../apply/normalize.js';
 import type { AppliedStateReader, EnvHost, HeaderSource, MaintenanceHost, MemberSettings, MembershipHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import { moveLeader } from '../maintenance/move-leader.js';
+import { snapshotMessages } from '../maintenance/snapshot-stream.js';
+import { toServiceError, unary } from './grpc-errors.js';
+import { API_VERSION } from '../version.js';
 
 /** What the Maintenance service uses of the member. */
 export type MaintenanceMember = EnvHost &
@@ -16,11 +20,6 @@ export type MaintenanceMember = EnvHost &
   MemberSettings &
   Pick<AppliedStateReader, 'kv'> &
   Pick<MembershipHost, 'memberList'>;
-import { moveLeader } from '../maintenance/move-leader.js';
-import { snapshotMessages } from '../maintenance/snapshot-stream.js';
-import { toServiceError, unary } from './grpc-errors.js';
-import { API_VERSION } from '../version.js';
-
 
 type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 

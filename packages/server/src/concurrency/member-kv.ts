@@ -9,12 +9,12 @@ import { executeRange } from '@kvfleet/core';
 import type { RangeRequest, TxnRequest, TxnResult } from '../apply/requests.js';
 import type { AppliedStateReader, EnvHost, MemberSettings, Proposer } from '../etcdserver/roles.js';
 import { newLeaseId } from '../lease/lease-id.js';
-
-/** What the lock and election recipes use of the member: its KV, leases and watches. */
-export type ConcurrencyMember = EnvHost & Proposer & AppliedStateReader & MemberSettings;
 import type { KeyValue } from '../mvcc/kv-record.js';
 import type { WatchStream } from '@kvfleet/core';
 import type { ConcurrencyKv, KeyWatch, KeyWatchRequest, KeyWatchSink } from './concurrency-kv.js';
+
+/** What the lock and election recipes use of the member: its KV, leases and watches. */
+export type ConcurrencyMember = EnvHost & Proposer & AppliedStateReader & MemberSettings;
 
 const EMPTY = new Uint8Array(0);
 
