@@ -1,8 +1,9 @@
 /**
- * A member takes time, randomness and files from its environment (packages/server/src/env/), so
- * the simulator can run it on simulated time, seeded randomness and a simulated disk: no other
- * server file reads the clock, sets a timer, draws random numbers or touches node:fs itself.
- * See docs/architecture.md.
+ * A member takes time, randomness, files, its network and its process from its environment
+ * (packages/server/src/env/), so the simulator can run it on simulated time, seeded randomness,
+ * a simulated disk and network: no server file the simulator runs reads the clock, sets a
+ * timer, draws random numbers, touches node:fs, makes a gRPC client or server, opens LMDB or
+ * ends the process itself. See docs/architecture.md.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,13 +12,12 @@ import { describe, expect, it } from 'vitest';
 
 const src = fileURLToPath(new URL('../../packages/server/src/', import.meta.url));
 
-/** The environment itself, and what implements it for real processes only. */
-const REAL_ENVIRONMENT = ['env/', 'backend/lmdb-backend.ts'];
 /**
- * Issue 17 injects these next (the peer transport, the join-time member list fetch); the list
- * must end empty.
+ * The environment itself and what implements it for real processes only: the gRPC peer
+ * transport and LMDB; and the process shell the simulator does not run, the client-facing
+ * listeners (embed/ assembles them, http/ serves health, metrics and the gateway over HTTP).
  */
-const NOT_YET_INJECTED = ['transport/', 'etcdserver/remote-cluster.ts'];
+const OUTSIDE_SIMULATION = ['env/', 'transport/', 'backend/lmdb-backend.ts', 'embed/', 'http/'];
 
 const FORBIDDEN: readonly [string, RegExp][] = [
   ['Date.now', /\bDate\.now\b/],
@@ -27,6 +27,9 @@ const FORBIDDEN: readonly [string, RegExp][] = [
   ['node:crypto randomness', /\b(randomInt|randomBytes|randomUUID|randomFill|getRandomValues)\b/],
   ['node:perf_hooks', /['"]node:perf_hooks['"]/],
   ['node:fs', /['"](node:)?fs(\/promises)?['"]/],
+  ['a gRPC client or server', /\b(createClient|makeGenericClientConstructor|createInsecure|ServerCredentials)\b|new grpc\.(Server|Client)\b/],
+  ['lmdb', /from ['"]lmdb['"]/],
+  ['the process', /(?<![.\w])process\.(exit|kill|abort)\b/],
 ];
 
 function files(dir: string): string[] {
@@ -44,12 +47,11 @@ export function violations(text: string): string[] {
 }
 
 describe('the member environment', () => {
-  it('no server file but the environment reads the clock, sets a timer, draws randomness or uses node:fs itself', () => {
+  it('no server file the simulator runs uses the clock, timers, randomness, files, gRPC, LMDB or the process itself', () => {
     const found: string[] = [];
     for (const path of files(src)) {
       const file = relative(src, path).split('\\').join('/');
-      const listed = (list: readonly string[]): boolean => list.some((p) => file === p || (p.endsWith('/') && file.startsWith(p)));
-      if (listed(REAL_ENVIRONMENT) || listed(NOT_YET_INJECTED)) continue;
+      if (OUTSIDE_SIMULATION.some((p) => file === p || (p.endsWith('/') && file.startsWith(p)))) continue;
       for (const v of violations(readFileSync(path, 'utf8'))) found.push(`${file}: ${v}`);
     }
     expect(found).toEqual([]);
@@ -61,6 +63,8 @@ describe('the member environment', () => {
     expect(violations("import { randomInt } from 'node:crypto';")).toEqual(['node:crypto randomness']);
     expect(violations('x = Math.random() + performance.now();')).toEqual(['performance.now', 'Math.random']);
     expect(violations("import { open } from 'node:fs/promises';")).toEqual(['node:fs']);
+    expect(violations("const c = proto.createClient('Lease', host);")).toEqual(['a gRPC client or server']);
+    expect(violations("import { open } from 'lmdb'; process.exit(1);")).toEqual(['lmdb', 'the process']);
     expect(violations('env.clock.setTimeout(fn, 5); // setTimeout(x)\n/* Date.now() */')).toEqual([]);
   });
 });

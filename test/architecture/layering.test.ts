@@ -19,14 +19,16 @@ const PACKAGE_DIRECTION: Record<string, readonly string[]> = {
 
 /**
  * The server's folders (and root files), bottom first. A unit imports only units of lower
- * layers: the Raft core and the backend know nothing of a member; the member (etcdserver)
- * knows nothing of its gRPC services; `embed` assembles a running member from all of them.
+ * layers: the Raft core and the backend know nothing of a member; env/ is the world a member
+ * sees (the real one wires the gRPC transport); the member (etcdserver) knows nothing of its
+ * gRPC services; `embed` assembles a running member from all of them.
  */
 const SERVER_LAYERS: readonly (readonly string[])[] = [
-  ['env', 'logger.ts', 'version.ts'],
-  ['raft', 'backend'],
-  ['wal', 'mvcc', 'transport'],
-  ['snap', 'lease', 'apply', 'member', 'metrics'],
+  ['raft', 'backend', 'logger.ts', 'version.ts'],
+  ['transport', 'mvcc'],
+  ['env'],
+  ['wal', 'lease', 'apply', 'member'],
+  ['snap', 'metrics'],
   ['storage'],
   ['maintenance'],
   ['etcdserver'],

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
-import type { Clock } from '../env/clock.js';
+import type { MemberEnv } from '../env/member-env.js';
 import { FORWARDED_METADATA_KEY } from './leader-forwarder.js';
 
 type ClusterClient = proto.ServiceClient<'Cluster'>;
@@ -16,7 +16,8 @@ export class ClusterForwarder {
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly clock: Clock,
+    /** Deadlines on its clock; clients of the leader through its dialer. */
+    private readonly env: Pick<MemberEnv, 'clock' | 'dial'>,
   ) {}
 
   /** Calls `method` on the leader at `peerUrl`; etcd's errors come back as EtcdError. */
@@ -30,7 +31,7 @@ export class ClusterForwarder {
     md.set(FORWARDED_METADATA_KEY, '1');
     const fn = (client[method] as (...args: unknown[]) => unknown).bind(client) as proto.UnaryClientMethod<unknown, unknown>;
     try {
-      return await proto.unaryCall(fn, request as proto.Init<unknown>, md, { deadline: this.clock.now() + this.timeoutMs });
+      return await proto.unaryCall(fn, request as proto.Init<unknown>, md, { deadline: this.env.clock.now() + this.timeoutMs });
     } catch (e) {
       const details = (e as grpc.ServiceError).details;
       const known = typeof details === 'string' ? EtcdError.fromMessage(details) : undefined;
@@ -46,7 +47,7 @@ export class ClusterForwarder {
   private clientFor(url: string): ClusterClient {
     if (this.link?.url === url) return this.link.client;
     this.close();
-    const client = proto.createClient('Cluster', new URL(url).host);
+    const client = this.env.dial('Cluster', url);
     this.link = { url, client };
     return client;
   }

@@ -16,7 +16,7 @@ import { unary } from './grpc-errors.js';
 export type ClusterMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & LeaderRouter & MembershipHost;
 
 export function clusterService(server: ClusterMember): Partial<proto.ServiceHandlers<'Cluster'>> {
-  const forwarder = new ClusterForwarder(server.requestTimeoutMs, server.env.clock);
+  const forwarder = new ClusterForwarder(server.requestTimeoutMs, server.env);
   const members = (list: readonly MemberInfo[]) => list.map(memberToWire);
 
   /** Runs `local` on the leader; elsewhere forwards the call (once) to the leader. */

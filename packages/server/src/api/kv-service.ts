@@ -77,6 +77,6 @@ function isSerializableTxn(req: TxnRequest): boolean {
  */
 function ackThenCrash(server: KvMember): proto.PutResponse {
   // Late enough for the answer to reach the client, which is what makes it a lost acknowledged write.
-  server.env.clock.setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
+  server.env.clock.setTimeout(() => server.env.process.crash(), 300);
   return { header: server.header(server.kv.currentRevision + 1) };
 }

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { EtcdError, ETCD_ERRORS, proto } from '@kvfleet/core';
-import type { Clock } from '../env/clock.js';
+import type { MemberEnv } from '../env/member-env.js';
 
 /** Metadata marking a forwarded call, so the receiver never forwards it again. */
 export const FORWARDED_METADATA_KEY = 'kvfleet-forwarded';
@@ -25,7 +25,8 @@ export class LeaderForwarder {
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly clock: Clock,
+    /** Deadlines on its clock; clients of the leader through its dialer. */
+    private readonly env: Pick<MemberEnv, 'clock' | 'dial'>,
   ) {}
 
   /** Renews `id` on the leader at `peerUrl`; resolves with the TTL (0: no such lease). */
@@ -42,7 +43,7 @@ export class LeaderForwarder {
   timeToLive(peerUrl: string, id: number, keys: boolean): Promise<proto.Decoded<proto.LeaseTimeToLiveResponse>> {
     const link = this.linkTo(peerUrl);
     return proto.unaryCall(link.client.LeaseTimeToLive.bind(link.client), { ID: id, keys }, forwardedMetadata(), {
-      deadline: this.clock.now() + this.timeoutMs,
+      deadline: this.env.clock.now() + this.timeoutMs,
     });
   }
 
@@ -53,7 +54,7 @@ export class LeaderForwarder {
   private linkTo(url: string): LeaderLink {
     if (this.link?.url === url) return this.link;
     if (this.link !== undefined) this.dropLink(this.link, new EtcdError(ETCD_ERRORS.ErrGRPCLeaderChanged));
-    const client = proto.createClient('Lease', new URL(url).host);
+    const client = this.env.dial('Lease', url);
     this.link = { url, client, stream: undefined, waiting: [] };
     return this.link;
   }

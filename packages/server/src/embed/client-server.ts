@@ -51,7 +51,7 @@ export class ClientServer {
     private readonly member: EtcdServer,
     private readonly options: ClientServerOptions = {},
   ) {
-    this.forwarder = new LeaderForwarder(member.requestTimeoutMs, member.env.clock);
+    this.forwarder = new LeaderForwarder(member.requestTimeoutMs, member.env);
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': member.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       'grpc.max_send_message_length': -1,
@@ -75,7 +75,7 @@ export class ClientServer {
   static peerLeaseService(member: EtcdServer): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
     return {
       definition: proto.serviceDefinition('Lease'),
-      implementation: leaseService(member, new LeaderForwarder(member.requestTimeoutMs, member.env.clock)),
+      implementation: leaseService(member, new LeaderForwarder(member.requestTimeoutMs, member.env)),
     };
   }
 

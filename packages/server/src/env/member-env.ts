@@ -4,6 +4,7 @@
  */
 import type { Clock } from './clock.js';
 import type { FileSystem } from './file-system.js';
+import type { PeerDialer, PeerNetwork, PeerNetworkOptions } from './peer-network.js';
 import type { Random } from './random.js';
 
 export interface MemberEnv {
@@ -11,4 +12,17 @@ export interface MemberEnv {
   readonly random: Random;
   /** The WAL, snapshot files and the data directory. */
   readonly fs: FileSystem;
+  /** The member's network to its peers (Raft messages, snapshots, its peer-port services). */
+  network(options: PeerNetworkOptions): PeerNetwork;
+  /** Calls to a peer's services: forwarding to the leader, asking for the member list. */
+  readonly dial: PeerDialer;
+  /** The process around the member. */
+  readonly process: MemberProcess;
+}
+
+export interface MemberProcess {
+  /** The member stopped for good (removed: 0; a fatal error: 1): end the process with `code`. */
+  exit(code: number): void;
+  /** Dies at once, as a power loss would (the crash failpoints of the robustness suite). */
+  crash(): void;
 }

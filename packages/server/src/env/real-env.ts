@@ -1,5 +1,10 @@
-/** The real environment: Node's clocks and timers, the operating system's randomness, the real file system. */
+/**
+ * The real environment: Node's clocks and timers, the operating system's randomness, the real
+ * file system, the gRPC peer transport (transport/) and this process.
+ */
 import { randomInt } from 'node:crypto';
+import { proto } from '@kvfleet/core';
+import { PeerTransport } from '../transport/peer-transport.js';
 import type { Clock, Timer, TimerOptions } from './clock.js';
 import type { MemberEnv } from './member-env.js';
 import { NODE_FS } from './node-file-system.js';
@@ -24,4 +29,16 @@ export const REAL_RANDOM: Random = {
   int: (min, max) => randomInt(min, max),
 };
 
-export const REAL_ENV: MemberEnv = { clock: REAL_CLOCK, random: REAL_RANDOM, fs: NODE_FS };
+export const REAL_ENV: MemberEnv = {
+  clock: REAL_CLOCK,
+  random: REAL_RANDOM,
+  fs: NODE_FS,
+  network: (options) => new PeerTransport(options),
+  dial: (service, peerUrl) => proto.createClient(service, new URL(peerUrl).host),
+  process: {
+    exit: (code) => process.exit(code),
+    crash: () => {
+      process.kill(process.pid, 'SIGKILL');
+    },
+  },
+};

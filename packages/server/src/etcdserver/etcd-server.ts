@@ -16,7 +16,7 @@ import { WatchHub } from '@kvfleet/core';
 import { RaftNode } from '../raft/raft-node.js';
 import { RaftError } from '../raft/errors.js';
 import { StateType, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
-import { PeerTransport } from '../transport/peer-transport.js';
+import type { PeerNetwork } from '../env/peer-network.js';
 import type { MemberInfo } from '../member/cluster-config.js';
 import { readMembers } from '../member/member-store.js';
 import { encodeInternalRequest } from '../apply/internal-codec.js';
@@ -95,7 +95,7 @@ export class EtcdServer
   /** The cluster's alarms (maintenance/alarm-store.ts), as applied on this member. */
   readonly alarms = new AlarmStore();
   private readonly driver: RaftDriver;
-  private readonly transport: PeerTransport;
+  private readonly transport: PeerNetwork;
   private readonly pending: PendingRequests<ApplyOutcome>;
   private readonly readBarrier: ReadBarrier;
   private readonly timers: Timer[] = [];
@@ -137,7 +137,7 @@ export class EtcdServer
       preVote: true,
       random: (n) => env.random.int(0, Math.max(1, n)),
     });
-    this.transport = new PeerTransport({
+    this.transport = env.network({
       localId: this.memberId,
       clusterId: this.clusterId,
       onMessage: (m) => this.onPeerMessage(m),
@@ -178,6 +178,7 @@ export class EtcdServer
         write: (ci, fn) => this.state.kv.write(ci, fn),
         onRemovedSelf: () => this.onRemovedSelf(),
         clock: env.clock,
+        dial: env.dial,
       },
       boot.members,
     );
@@ -219,7 +220,7 @@ export class EtcdServer
   static async start(config: MemberConfig, options: EtcdServerOptions = {}): Promise<EtcdServer> {
     const { peerServices: extraPeerServices = () => {}, env = REAL_ENV } = options;
     const metrics = options.metrics ?? new MemberMetrics(undefined, env.clock);
-    const boot = await bootstrapMember(config, { sync: metrics.timedWalSync(defaultSync), fs: env.fs });
+    const boot = await bootstrapMember(config, env, metrics.timedWalSync(defaultSync));
     metrics.timeBackendCommits(boot.backend);
     const server = new EtcdServer(config, boot.backend, boot.storage, boot, metrics, env);
     metrics.bind(memberMetricsSource(server));
@@ -537,9 +538,8 @@ export class EtcdServer
       while (this.isLeader && clock.monotonic() < deadline) await sleep(clock, this.config.heartbeatIntervalMs);
       // etcd stops a removed member after a short delay, so its last acknowledgements go out.
       await sleep(clock, REMOVED_STOP_DELAY_MS);
-      process.exitCode = 0;
       await this.stop();
-      process.exit(0);
+      this.env.process.exit(0);
     })();
   }
 
@@ -548,8 +548,7 @@ export class EtcdServer
     this.fatal = e;
     this.config.logger.error('member stopped by a fatal error', { error: e });
     // A member that cannot persist or apply must not go on answering: exit like etcd's panic.
-    process.exitCode = 1;
-    void this.stop().finally(() => process.exit(1));
+    void this.stop().finally(() => this.env.process.exit(1));
   }
 
   private checkRunning(): void {
@@ -565,7 +564,7 @@ export class EtcdServer
 }
 
 /** Hook to serve more gRPC services on the peer port (leader forwarding). */
-export type PeerServiceRegistrar = (transport: PeerTransport, server: EtcdServer) => void;
+export type PeerServiceRegistrar = (network: PeerNetwork, server: EtcdServer) => void;
 
 function recoverLessor(backend: Backend, kv: KvStore, options: LessorOptions): Lessor {
   const all = kv.range(Uint8Array.of(0), Uint8Array.of(0));

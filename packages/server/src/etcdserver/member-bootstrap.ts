@@ -4,7 +4,7 @@
  * backend is behind the newest snapshot (a received snapshot whose image was stored but not
  * yet loaded, or a backend that does not survive restarts), loads the snapshot's image.
  */
-import { NODE_FS } from '../env/node-file-system.js';
+import type { MemberEnv } from '../env/member-env.js';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open-backend.js';
 import { replaceContents } from '../backend/replace-contents.js';
@@ -15,6 +15,7 @@ import { findFounder, parseInitialCluster, type MemberInfo } from '../member/clu
 import { readMembers, writeMember } from '../member/member-store.js';
 import { dataDirLayout, hasExistingMember, type DataDirLayout } from '../storage/data-dir.js';
 import { MemberStorage, type MemberIdentity } from '../storage/member-storage.js';
+import type { SyncHook } from '../wal/sync.js';
 import type { WalOptions } from '../wal/wal.js';
 import { fetchRemoteCluster, findSelf } from './remote-cluster.js';
 import type { MemberConfig } from './member-config.js';
@@ -43,18 +44,19 @@ export function isDurableBackend(config: MemberConfig): boolean {
 }
 
 /**
- * `walOptions` instrument the WAL (the member times its fsyncs through `sync`) and give the
- * member's file system (`fs`, env/; the real one by default) for the WAL, snapshots and data dir.
+ * Opens or creates the member's state in `env` (its file system; its dialer and clock when it
+ * joins a running cluster). `sync` makes the WAL's writes durable (the member times it).
  */
-export async function bootstrapMember(config: MemberConfig, walOptions: WalOptions = {}): Promise<BootstrappedMember> {
-  const fs = walOptions.fs ?? NODE_FS;
+export async function bootstrapMember(config: MemberConfig, env: MemberEnv, sync?: SyncHook): Promise<BootstrappedMember> {
+  const { fs } = env;
+  const walOptions: WalOptions = { fs, ...(sync === undefined ? {} : { sync }) };
   const layout = dataDirLayout(config.dataDir);
   await fs.mkdir(layout.root, { mode: 0o700 });
   const restarted = await hasExistingMember(fs, layout);
-  return restarted ? reopen(config, layout, walOptions) : create(config, layout, walOptions);
+  return restarted ? reopen(config, layout, walOptions) : create(config, env, layout, walOptions);
 }
 
-async function create(config: MemberConfig, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
+async function create(config: MemberConfig, env: MemberEnv, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
   const cluster = parseInitialCluster(config.initialCluster, config.initialClusterToken);
   const selfId = findFounder(cluster, config.name, config.initialAdvertisePeerUrls, config.initialClusterToken).id;
   const members = cluster.members.map((m) => (m.id === selfId ? { ...m, clientUrls: [...config.advertiseClientUrls] } : m));
@@ -65,7 +67,7 @@ async function create(config: MemberConfig, layout: DataDirLayout, walOptions: W
   if (config.initialClusterState === 'existing') {
     // Joining: the running members say who we are (MemberAdd chose the id) and which cluster
     // this is; the leader's first message is then a snapshot with the data and the member list.
-    const joined = await joinExisting(config, cluster.members.length);
+    const joined = await joinExisting(config, env, cluster.members.length);
     const storage = await MemberStorage.create(layout, joined.identity, {}, walOptions);
     return { layout, identity: joined.identity, storage, backend, kv, members: joined.members, snapshot: undefined, hardState: undefined, restarted: false };
   }
@@ -81,7 +83,7 @@ async function create(config: MemberConfig, layout: DataDirLayout, walOptions: W
   return { layout, identity, storage, backend, kv, members, snapshot, hardState, restarted: false };
 }
 
-async function joinExisting(config: MemberConfig, localCount: number): Promise<{ identity: MemberIdentity; members: MemberInfo[] }> {
+async function joinExisting(config: MemberConfig, env: MemberEnv, localCount: number): Promise<{ identity: MemberIdentity; members: MemberInfo[] }> {
   const own = new Set(config.initialAdvertisePeerUrls);
   const others = parseInitialCluster(config.initialCluster, config.initialClusterToken)
     .members.flatMap((m) => m.peerUrls)
@@ -89,7 +91,7 @@ async function joinExisting(config: MemberConfig, localCount: number): Promise<{
   if (others.length === 0) throw new BootstrapError('--initial-cluster-state existing needs the running members in --initial-cluster');
   let remote;
   try {
-    remote = await fetchRemoteCluster(others, Math.max(1000, 2 * config.electionTimeoutMs));
+    remote = await fetchRemoteCluster(env, others, Math.max(1000, 2 * config.electionTimeoutMs));
   } catch (e) {
     throw new BootstrapError(`cannot fetch cluster info from peer urls: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -32,6 +32,7 @@ import {
 import type { PendingRequests } from './pending-requests.js';
 import { withRequestTimeout } from './request-timeout.js';
 import { type Clock, sleep } from '../env/clock.js';
+import type { PeerDialer } from '../env/peer-network.js';
 import { askMember } from './remote-cluster.js';
 
 /** Membership requests queued on the leader behind the one being admitted. */
@@ -67,6 +68,8 @@ export interface MembershipDeps {
   onRemovedSelf(): void;
   /** Time: member ids hash the wall-clock time, as etcd's do; retries wait on it. */
   readonly clock: Clock;
+  /** Clients of the other members' Cluster service (is this member still in their list?). */
+  readonly dial: PeerDialer;
 }
 
 export class MembershipService {
@@ -201,7 +204,7 @@ export class MembershipService {
     try {
       const others = this.list.filter((m) => m.id !== this.deps.selfId);
       for (const m of others) {
-        const remote = await askMember(m.peerUrls[0]!, timeoutMs).catch(() => undefined);
+        const remote = await askMember(this.deps, m.peerUrls[0]!, timeoutMs).catch(() => undefined);
         if (remote === undefined || remote.clusterId !== clusterId) continue;
         if (!remote.members.some((r) => r.id === this.deps.selfId)) {
           this.deps.onRemovedSelf();

@@ -5,7 +5,11 @@
  * over the peer port, where members serve the Cluster service to each other.
  */
 import { proto } from '@kvfleet/core';
+import type { MemberEnv } from '../env/member-env.js';
 import type { MemberInfo } from '../member/cluster-config.js';
+
+/** What the asks use: the dialer to a peer's Cluster service, and the clock for deadlines. */
+export type RemoteEnv = Pick<MemberEnv, 'clock' | 'dial'>;
 
 export interface RemoteCluster {
   readonly clusterId: number;
@@ -13,11 +17,11 @@ export interface RemoteCluster {
 }
 
 /** Asks each of `peerUrls` in turn; the first answer wins. Throws when none answers. */
-export async function fetchRemoteCluster(peerUrls: readonly string[], timeoutMs: number): Promise<RemoteCluster> {
+export async function fetchRemoteCluster(env: RemoteEnv, peerUrls: readonly string[], timeoutMs: number): Promise<RemoteCluster> {
   const errors: string[] = [];
   for (const url of peerUrls) {
     try {
-      return await askMember(url, timeoutMs);
+      return await askMember(env, url, timeoutMs);
     } catch (e) {
       errors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -26,11 +30,11 @@ export async function fetchRemoteCluster(peerUrls: readonly string[], timeoutMs:
 }
 
 /** The member list as the member at `peerUrl` has applied it. */
-export async function askMember(peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
-  const client = proto.createClient('Cluster', new URL(peerUrl).host);
+export async function askMember(env: RemoteEnv, peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
+  const client = env.dial('Cluster', peerUrl);
   try {
     const res = await proto.unaryCall(client.MemberList.bind(client), { linearizable: false }, undefined, {
-      deadline: Date.now() + timeoutMs,
+      deadline: env.clock.now() + timeoutMs,
     });
     const members = (res.members ?? []).map((m) => ({
       id: proto.int64ToNumber(m.ID, 'ID'),
