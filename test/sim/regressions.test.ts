@@ -30,6 +30,7 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
   { seed: 379263484, options: { profile: 'churn' }, bug: 'simulator: the liveness marker, lost with a leader, was never proposed again to the same node in a later term' },
   { seed: 379235833, options: { profile: 'churn' }, bug: 'simulator: the same' },
   { seed: 379216701, options: { profile: 'churn' }, bug: 'simulator: a removed member retired while the survivor could still forget its removal on a crash' },
+  { seed: 804943008, options: { profile: 'churn' }, bug: 'a snapshot restored while a Ready was outstanding: advance re-applied an older AddLearner on top of it, bringing back a removed member' },
 ];
 
 describe('seeds that found bugs', () => {

@@ -93,6 +93,8 @@ export class Raft {
   isLearner = false;
   readonly raftLog: RaftLog;
   readonly prs: ProgressTracker;
+  /** The log index the configuration reflects: the last change applied, or the snapshot restored. */
+  private configIndex = 0;
   msgs: OutgoingMessage[] = [];
   readStates: ReadState[] = [];
   leadTransferee = NONE;
@@ -134,6 +136,7 @@ export class Raft {
 
     const { hardState, confState } = config.storage.initialState();
     this.setConfig(confState);
+    this.configIndex = config.storage.snapshot().metadata.index;
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) {
       if (hardState.commit < this.raftLog.committed || hardState.commit > this.raftLog.lastIndex()) {
         throw new Error(`${this.id} state.commit ${hardState.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
@@ -175,8 +178,14 @@ export class Raft {
     }
   }
 
-  /** Applies a committed ConfChange entry; invalid changes are skipped identically everywhere. */
+  /**
+   * Applies a committed ConfChange entry; invalid changes are skipped identically everywhere.
+   * So is one the configuration already covers: a snapshot restored while the Ready holding the
+   * entry was outstanding carries a configuration from after it (seed 804943008).
+   */
   applyConfChangeEntry(e: Entry): void {
+    if (e.index <= this.configIndex) return;
+    this.configIndex = e.index;
     let next: ConfState;
     try {
       next = applyConfChange(this.prs.confState(), decodeConfChange(e.data));
@@ -872,6 +881,7 @@ export class Raft {
     }
     this.raftLog.restore(s);
     this.setConfig(s.metadata.confState);
+    this.configIndex = index;
     return true;
   }
 

@@ -4,7 +4,8 @@ import { RaftNode, type Ready } from '../../src/raft/raft-node.js';
 import { MemoryStorage } from '../../src/raft/memory-storage.js';
 import { bootstrapState } from '../../src/raft/bootstrap.js';
 import { RaftError, isRaftError } from '../../src/raft/errors.js';
-import { ConfChangeType, EntryType, MessageType, StateType, type Entry, type HardState, type Message } from '../../src/raft/types.js';
+import { ConfChangeType, EntryType, MessageType, StateType, newMessage, type Entry, type HardState, type Message } from '../../src/raft/types.js';
+import { encodeConfChange } from '../../src/raft/confchange.js';
 
 /*
  * An in-process cluster driven through the public Ready/advance contract, the way an
@@ -732,5 +733,40 @@ describe('RaftNode: restart with the state machine ahead of the stored commit in
 
   it('still refuses an applied index beyond the log', () => {
     expect(() => restarted(5)).toThrow(/out of range/);
+  });
+});
+
+describe('RaftNode: a snapshot installed while a Ready is outstanding', () => {
+  // Seed 804943008 (churn): a follower took a Ready holding a committed AddLearner, then stepped
+  // a leader's snapshot from far ahead (a configuration in which that learner had long been
+  // removed) before advancing. advance() then applied the stale change on top of the
+  // snapshot's configuration: a removed member came back as a learner, was promoted, and the
+  // two-voter cluster waited forever for a member that had shut down.
+  it('does not apply configuration changes the snapshot already covers', () => {
+    const { snapshot, hardState } = bootstrapState([1, 2]);
+    const base = snapshot.metadata.index;
+    const storage = new MemoryStorage();
+    storage.applySnapshot(snapshot);
+    storage.setHardState(hardState);
+    const node = new RaftNode({ id: 2, storage, electionTick: 10, heartbeatTick: 1, random: seededRandom(2) });
+    const addLearner: Entry = { term: 1, index: base + 1, type: EntryType.ConfChange, data: encodeConfChange({ type: ConfChangeType.AddLearner, nodeId: 3 }) };
+    node.step(newMessage({ type: MessageType.MsgApp, from: 1, to: 2, term: 1, logTerm: snapshot.metadata.term, index: base, entries: [addLearner], commit: base + 1 }));
+    const persist = node.ready();
+    storage.append(persist.entries);
+    if (persist.hardState !== undefined) storage.setHardState(persist.hardState);
+    node.advance(persist);
+    const applyIt = node.ready();
+    expect(applyIt.committedEntries.map((e) => e.index)).toEqual([base + 1]);
+    // Before advancing: the leader's snapshot, long after 3 was added and removed again.
+    const later = { data: new Uint8Array(0), metadata: { index: base + 10, term: 1, confState: { voters: [1, 2], learners: [] } } };
+    node.step(newMessage({ type: MessageType.MsgSnap, from: 1, to: 2, term: 1, snapshot: later }));
+    node.advance(applyIt);
+    expect(node.confState()).toEqual({ voters: [1, 2], learners: [] });
+    const install = node.ready();
+    expect(install.snapshot?.metadata.index).toBe(base + 10);
+    storage.applySnapshot(install.snapshot!);
+    node.advance(install);
+    expect(node.confState()).toEqual({ voters: [1, 2], learners: [] });
+    expect(node.status().applied).toBe(base + 10);
   });
 });
