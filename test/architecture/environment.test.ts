@@ -3,7 +3,7 @@
  * (packages/server/src/env/), so the simulator can run it on simulated time, seeded randomness,
  * a simulated disk and network: no server file the simulator runs reads the clock, sets a
  * timer, draws random numbers, touches node:fs, makes a gRPC client or server, opens LMDB or
- * ends the process itself. See docs/architecture.md.
+ * its backend, or ends the process itself. See docs/architecture.md.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,10 +14,10 @@ const src = fileURLToPath(new URL('../../packages/server/src/', import.meta.url)
 
 /**
  * The environment itself and what implements it for real processes only: the gRPC peer
- * transport and LMDB; and the process shell the simulator does not run, the client-facing
+ * transport, LMDB and the backend factory (and the backend barrel that exports them); and the process shell the simulator does not run, the client-facing
  * listeners (embed/ assembles them, http/ serves health, metrics and the gateway over HTTP).
  */
-const OUTSIDE_SIMULATION = ['env/', 'transport/', 'backend/lmdb-backend.ts', 'embed/', 'http/'];
+const OUTSIDE_SIMULATION = ['env/', 'transport/', 'backend/lmdb-backend.ts', 'backend/open-backend.ts', 'backend/index.ts', 'embed/', 'http/'];
 
 const FORBIDDEN: readonly [string, RegExp][] = [
   ['Date.now', /\bDate\.now\b/],
@@ -26,9 +26,10 @@ const FORBIDDEN: readonly [string, RegExp][] = [
   ['Math.random', /\bMath\.random\b/],
   ['node:crypto randomness', /\b(randomInt|randomBytes|randomUUID|randomFill|getRandomValues)\b/],
   ['node:perf_hooks', /['"]node:perf_hooks['"]/],
-  ['node:fs', /['"](node:)?fs(\/promises)?['"]/],
+  ['node:fs', /(from|import|require\()\s*['"](node:)?fs(\/promises)?['"]/],
   ['a gRPC client or server', /\b(createClient|makeGenericClientConstructor|createInsecure|ServerCredentials)\b|new grpc\.(Server|Client)\b/],
   ['lmdb', /from ['"]lmdb['"]/],
+  ['a backend opened itself', /['"][^'"]*\/(open-backend|lmdb-backend)\.js['"]/],
   ['the process', /(?<![.\w])process\.(exit|kill|abort)\b/],
 ];
 
@@ -63,8 +64,10 @@ describe('the member environment', () => {
     expect(violations("import { randomInt } from 'node:crypto';")).toEqual(['node:crypto randomness']);
     expect(violations('x = Math.random() + performance.now();')).toEqual(['performance.now', 'Math.random']);
     expect(violations("import { open } from 'node:fs/promises';")).toEqual(['node:fs']);
+    expect(violations("type E = Pick<MemberEnv, 'fs'>;")).toEqual([]);
     expect(violations("const c = proto.createClient('Lease', host);")).toEqual(['a gRPC client or server']);
     expect(violations("import { open } from 'lmdb'; process.exit(1);")).toEqual(['lmdb', 'the process']);
+    expect(violations("import { openBackend } from '../backend/open-backend.js';")).toEqual(['a backend opened itself']);
     expect(violations('env.clock.setTimeout(fn, 5); // setTimeout(x)\n/* Date.now() */')).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@
  * Everything a member takes from the world, in one object: the real one (real-env.ts) in a
  * process, a simulated one under the simulator.
  */
+import type { Backend } from '../backend/backend.js';
+import type { OpenBackendOptions } from '../backend/open-backend.js';
 import type { Clock } from './clock.js';
 import type { FileSystem } from './file-system.js';
 import type { PeerDialer, PeerNetwork, PeerNetworkOptions } from './peer-network.js';
@@ -12,6 +14,8 @@ export interface MemberEnv {
   readonly random: Random;
   /** The WAL, snapshot files and the data directory. */
   readonly fs: FileSystem;
+  /** The member's backend (`--backend`): LMDB or memory for real, a simulated durable one in the simulator. */
+  openBackend(options: OpenBackendOptions): Backend;
   /** The member's network to its peers (Raft messages, snapshots, its peer-port services). */
   network(options: PeerNetworkOptions): PeerNetwork;
   /** Calls to a peer's services: forwarding to the leader, asking for the member list. */

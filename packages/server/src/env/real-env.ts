@@ -1,9 +1,10 @@
 /**
  * The real environment: Node's clocks and timers, the operating system's randomness, the real
- * file system, the gRPC peer transport (transport/) and this process.
+ * file system, LMDB (or memory) backends, the gRPC peer transport (transport/) and this process.
  */
 import { randomInt } from 'node:crypto';
 import { proto } from '@kvfleet/core';
+import { openBackend } from '../backend/open-backend.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { Clock, Timer, TimerOptions } from './clock.js';
 import type { MemberEnv } from './member-env.js';
@@ -33,6 +34,7 @@ export const REAL_ENV: MemberEnv = {
   clock: REAL_CLOCK,
   random: REAL_RANDOM,
   fs: NODE_FS,
+  openBackend,
   network: (options) => new PeerTransport(options),
   dial: (service, peerUrl) => proto.createClient(service, new URL(peerUrl).host),
   process: {

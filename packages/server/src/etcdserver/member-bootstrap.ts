@@ -6,7 +6,6 @@
  */
 import type { MemberEnv } from '../env/member-env.js';
 import type { Backend } from '../backend/backend.js';
-import { openBackend } from '../backend/open-backend.js';
 import { replaceContents } from '../backend/replace-contents.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { bootstrapState } from '../raft/bootstrap.js';
@@ -53,7 +52,7 @@ export async function bootstrapMember(config: MemberConfig, env: MemberEnv, sync
   const layout = dataDirLayout(config.dataDir);
   await fs.mkdir(layout.root, { mode: 0o700 });
   const restarted = await hasExistingMember(fs, layout);
-  return restarted ? reopen(config, layout, walOptions) : create(config, env, layout, walOptions);
+  return restarted ? reopen(config, env, layout, walOptions) : create(config, env, layout, walOptions);
 }
 
 async function create(config: MemberConfig, env: MemberEnv, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
@@ -61,7 +60,7 @@ async function create(config: MemberConfig, env: MemberEnv, layout: DataDirLayou
   const selfId = findFounder(cluster, config.name, config.initialAdvertisePeerUrls, config.initialClusterToken).id;
   const members = cluster.members.map((m) => (m.id === selfId ? { ...m, clientUrls: [...config.advertiseClientUrls] } : m));
   const identity = { memberId: selfId, clusterId: cluster.clusterId };
-  const backend = await openLocalBackend(config, layout);
+  const backend = await openLocalBackend(config, env, layout);
   const kv = await KvStore.open(backend);
 
   if (config.initialClusterState === 'existing') {
@@ -109,12 +108,12 @@ async function joinExisting(config: MemberConfig, env: MemberEnv, localCount: nu
   return { identity: { memberId: self.id, clusterId: remote.clusterId }, members };
 }
 
-async function reopen(config: MemberConfig, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
+async function reopen(config: MemberConfig, env: MemberEnv, layout: DataDirLayout, walOptions: WalOptions): Promise<BootstrappedMember> {
   const opened = await MemberStorage.open(layout, walOptions);
   if (opened.repaired !== undefined) {
     config.logger.warn('repaired a torn WAL tail', { ...opened.repaired });
   }
-  const backend = await openLocalBackend(config, layout);
+  const backend = await openLocalBackend(config, env, layout);
   let kv = await KvStore.open(backend);
   const snap = opened.snapshot;
   if (snap !== undefined && kv.consistentIndex.consistentIndex < snap.metadata.index) {
@@ -148,7 +147,7 @@ async function reopen(config: MemberConfig, layout: DataDirLayout, walOptions: W
   };
 }
 
-async function openLocalBackend(config: MemberConfig, layout: DataDirLayout): Promise<Backend> {
-  // LMDB is the real environment's backend and keeps its own files (not through env/'s fs).
-  return openBackend({ kind: config.backend, path: layout.dbDir });
+async function openLocalBackend(config: MemberConfig, env: MemberEnv, layout: DataDirLayout): Promise<Backend> {
+  // LMDB keeps its own files (not through env's fs): it is the real environment's backend.
+  return env.openBackend({ kind: config.backend, path: layout.dbDir });
 }

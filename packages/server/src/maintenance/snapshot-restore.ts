@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { WriteTxn } from '../backend/backend.js';
 import { type FileSystem, isNotFound, readChunks } from '../env/file-system.js';
-import { NODE_FS } from '../env/node-file-system.js';
+import type { MemberEnv } from '../env/member-env.js';
+import { REAL_ENV } from '../env/real-env.js';
 import { clearBuckets } from '../backend/clear-buckets.js';
-import { openBackend } from '../backend/open-backend.js';
 import { decodeSnapshot } from '../backend/snapshot-format.js';
 import { dataDirLayout } from '../storage/data-dir.js';
 import { MemberStorage } from '../storage/member-storage.js';
@@ -43,8 +43,8 @@ export interface RestoreOptions {
   readonly skipHashCheck: boolean;
   /** The backend the member will run with (`kvfleet server --backend`); default lmdb. */
   readonly backend?: 'lmdb' | 'memory';
-  /** The file system (env/); the real one by default. */
-  readonly fs?: FileSystem;
+  /** Files and the backend (env/); the real ones by default. */
+  readonly env?: Pick<MemberEnv, 'fs' | 'openBackend'>;
 }
 
 export interface RestoreResult {
@@ -60,7 +60,8 @@ export class RestoreError extends Error {
 }
 
 export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult> {
-  const fs = o.fs ?? NODE_FS;
+  const env = o.env ?? REAL_ENV;
+  const { fs } = env;
   if (await exists(fs, o.dataDir)) throw new RestoreError(`data-dir "${o.dataDir}" exists`);
   const cluster = parseInitialCluster(o.initialCluster, o.initialClusterToken);
   const selfId = findFounder(cluster, o.name, o.initialAdvertisePeerUrls, o.initialClusterToken).id;
@@ -72,7 +73,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   const layout = dataDirLayout(temp);
   await fs.mkdir(layout.root, { mode: 0o700 });
   const kind = o.backend ?? 'lmdb';
-  const backend = openBackend({ kind, path: layout.dbDir });
+  const backend = env.openBackend({ kind, path: layout.dbDir });
   const members = cluster.members;
   const { snapshot, hardState } = bootstrapState(members.map((m) => m.id));
   let entries: number;
