@@ -13,4 +13,5 @@ export * as http from './http/index.js';
 export * as metrics from './metrics/index.js';
 export * as storage from './storage/index.js';
 export * as embed from './embed/index.js';
+export * as env from './env/index.js';
 export { API_VERSION, API_MAJOR_MINOR, CLUSTER_VERSION } from './version.js';
