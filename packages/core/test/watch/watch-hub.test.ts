@@ -3,31 +3,15 @@ import { inRange } from '../../src/keys.js';
 import type { KvEvent } from '../../src/kv/kv-event.js';
 import { SeededRandom } from '../../src/random.js';
 import { WatchHub } from '../../src/watch/watch-hub.js';
-import { ERR_EMPTY_WATCHER_RANGE, ERR_WATCHER_DUPLICATE_ID, INVALID_WATCH_ID, type WatchCreateRequest, type WatchResponse, type WatchStreamOptions } from '../../src/watch/watch-messages.js';
-import type { WatchStream } from '../../src/watch/watch-stream.js';
+import { ERR_EMPTY_WATCHER_RANGE, ERR_WATCHER_DUPLICATE_ID, INVALID_WATCH_ID, type WatchCreateRequest } from '../../src/watch/watch-messages.js';
 import { HistoryLog, k, str } from './history-log.js';
-
-interface Client {
-  readonly stream: WatchStream;
-  readonly got: WatchResponse[];
-  /** What the sink answers: false means its buffer is full. */
-  accept: boolean;
-}
+import { type Client, client } from './watch-client.js';
 
 function setup(): { log: HistoryLog; hub: WatchHub } {
   const log = new HistoryLog();
   const hub = new WatchHub(log);
   log.hub = hub;
   return { log, hub };
-}
-
-function client(hub: WatchHub, options: WatchStreamOptions = {}): Client {
-  const c = { got: [] as WatchResponse[], accept: true } as { stream: WatchStream; got: WatchResponse[]; accept: boolean };
-  c.stream = hub.openStream((r) => {
-    c.got.push(r);
-    return c.accept;
-  }, options);
-  return c;
 }
 
 /** An event as "type key@rev[=value][<prev]". */

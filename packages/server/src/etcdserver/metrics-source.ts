@@ -3,19 +3,12 @@ import { effectiveQuotaBytes } from '../maintenance/quota.js';
 import type { MetricsSource } from '../metrics/member-metrics.js';
 import type { KvStore } from '../mvcc/kv-store.js';
 
-/** What the metrics read of the member (EtcdServer). */
-export interface MetricsMember {
-  readonly memberId: number;
-  readonly leaderId: number;
-  readonly isLeader: boolean;
-  readonly committedIndex: number;
-  readonly appliedIndex: number;
-  readonly backendSizes: { size: number; inUse: number };
+/** What the metrics read of the member (EtcdServer): what they pass through, and what they derive from. */
+export type MetricsMember = Pick<MetricsSource, 'memberId' | 'leaderId' | 'isLeader' | 'committedIndex' | 'appliedIndex' | 'backendSizes' | 'peerRttMs'> & {
   readonly config: { readonly quotaBackendBytes: number };
   readonly kv: Pick<KvStore, 'range'>;
   readonly membership: { readonly members: readonly { readonly id: number }[] };
-  peerRttMs(peerId: number): number | undefined;
-}
+};
 
 const ALL = Uint8Array.of(0);
 

@@ -2,8 +2,6 @@ import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { KvStore } from '../../src/mvcc/kv-store.js';
 import { type KvWriteTxn } from '../../src/mvcc/kv-write-txn.js';
 import { WatchHub } from '@kvfleet/core';
-import type { WatchResponse, WatchStreamOptions } from '@kvfleet/core';
-import type { WatchStream } from '@kvfleet/core';
 
 export { k, str } from '../mvcc/helpers.js';
 
@@ -23,18 +21,5 @@ export async function setup(): Promise<{
   return { store, hub, write };
 }
 
-/** A recording client: `accept` decides what the sink returns (false = buffer full). */
-export interface Client {
-  readonly stream: WatchStream;
-  readonly got: WatchResponse[];
-  accept: boolean;
-}
-
-export function client(hub: WatchHub, options: WatchStreamOptions = {}): Client {
-  const c = { got: [] as WatchResponse[], accept: true } as { stream: WatchStream; got: WatchResponse[]; accept: boolean };
-  c.stream = hub.openStream((r) => {
-    c.got.push(r);
-    return c.accept;
-  }, options);
-  return c;
-}
+// The recording client is core's, shared by the hub's tests there and here.
+export { type Client, client } from '../../../core/test/watch/watch-client.js';
