@@ -103,6 +103,8 @@ export class EtcdServer
   private readonly stateListeners = new Set<() => void>();
   private lastSnapshotIndex: number;
   private stopping = false;
+  /** Aborted by stop(): background retries end at once instead of waiting out their timers. */
+  private readonly stopped = new AbortController();
   private fatal: unknown;
   /** The member list as applied here, membership changes and published attributes. */
   readonly membership: MembershipService;
@@ -231,7 +233,7 @@ export class EtcdServer
     void server.membership.publish(
       { ID: server.memberId, name: config.name, clientUrls: [...config.advertiseClientUrls] },
       (req) => server.propose({ memberAttributes: req }),
-      () => server.stopping,
+      server.stopped.signal,
     );
     config.logger.info(boot.restarted ? 'member restarted' : 'member started', {
       name: config.name,
@@ -404,6 +406,7 @@ export class EtcdServer
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopped.abort();
     this.metrics.close();
     for (const t of this.timers) t.cancel();
     const stopped = new EtcdError(ETCD_ERRORS.ErrGRPCStopped);

@@ -218,21 +218,17 @@ export class MembershipService {
 
   /**
    * etcd's publish: proposes this member's name and client URLs through Raft, so every member
-   * lists them, retrying until one is applied or `stopped()` says to give up.
+   * lists them, retrying until one is applied or `stop` aborts (the member stops).
    */
-  async publish(
-    attributes: MemberAttributesRequest,
-    propose: (req: MemberAttributesRequest) => Promise<unknown>,
-    stopped: () => boolean,
-  ): Promise<void> {
-    while (!stopped()) {
+  async publish(attributes: MemberAttributesRequest, propose: (req: MemberAttributesRequest) => Promise<unknown>, stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
       try {
         await propose(attributes);
         this.deps.logger.info('published member attributes', { name: attributes.name, clientUrls: attributes.clientUrls });
         return;
       } catch (e) {
         this.deps.logger.debug('publishing member attributes failed; retrying', { error: String(e) });
-        await sleep(this.deps.clock, PUBLISH_RETRY_MS);
+        await sleep(this.deps.clock, PUBLISH_RETRY_MS, stop);
       }
     }
   }
