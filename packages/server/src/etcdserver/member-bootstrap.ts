@@ -14,7 +14,7 @@ import { findFounder, parseInitialCluster, type MemberInfo } from '../member/clu
 import { readMembers, writeMember } from '../member/member-store.js';
 import { dataDirLayout, hasExistingMember, type DataDirLayout } from '../storage/data-dir.js';
 import { MemberStorage, type MemberIdentity } from '../storage/member-storage.js';
-import type { SyncHook } from '../wal/sync.js';
+import { defaultSync, makeDurableDirectory, type SyncHook } from '../wal/sync.js';
 import type { WalOptions } from '../wal/wal.js';
 import { fetchRemoteCluster, findSelf } from './remote-cluster.js';
 import type { MemberConfig } from './member-config.js';
@@ -50,7 +50,9 @@ export async function bootstrapMember(config: MemberConfig, env: MemberEnv, sync
   const { fs } = env;
   const walOptions: WalOptions = { fs, ...(sync === undefined ? {} : { sync }) };
   const layout = dataDirLayout(config.dataDir);
-  await fs.mkdir(layout.root, { mode: 0o700 });
+  // Durable, as the WAL's and the snapshots' directories are: a data dir whose own entry a power
+  // loss drops takes its whole log with it, and the member would bootstrap again as new.
+  await makeDurableDirectory(fs, layout.root, sync ?? defaultSync, 0o700);
   const restarted = await hasExistingMember(fs, layout);
   return restarted ? reopen(config, env, layout, walOptions) : create(config, env, layout, walOptions);
 }

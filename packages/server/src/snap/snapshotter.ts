@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type FileSystem, readChunks, writeChunks } from '../env/file-system.js';
 import { NODE_FS } from '../env/node-file-system.js';
 import type { Snapshot } from '../raft/types.js';
-import { defaultSync, syncDirectory } from '../wal/sync.js';
+import { defaultSync, makeDurableDirectory, syncDirectory } from '../wal/sync.js';
 import { decodeSnapFile, encodeSnapFile } from './snap-file.js';
 
 /** Metadata files kept besides the newest, so an operator can look back a little. */
@@ -21,7 +21,7 @@ export class Snapshotter {
 
   /** `fs`: the member's file system (env/); the real one by default. */
   static async open(dir: string, fs: FileSystem = NODE_FS): Promise<Snapshotter> {
-    await fs.mkdir(dir);
+    await makeDurableDirectory(fs, dir, defaultSync);
     // Leftovers of a save or receive a crash interrupted.
     for (const name of await fs.readdir(dir)) {
       if (name.endsWith('.tmp') || name.endsWith('.incoming')) await fs.remove(join(dir, name));

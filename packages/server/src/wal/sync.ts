@@ -2,6 +2,7 @@
  * The one place the WAL makes data durable. Every fdatasync and directory fsync goes through
  * a `SyncHook`, so tests can count syncs, slow them down, or record what became durable.
  */
+import { dirname, resolve } from 'node:path';
 import type { FileHandle, FileSystem } from '../env/file-system.js';
 
 /** What a sync must make durable. */
@@ -28,5 +29,20 @@ export async function syncDirectory(fs: FileSystem, path: string, sync: SyncHook
     await sync({ kind: 'directory', path, handle });
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * mkdir -p that also makes the new directory entries durable: each parent whose entries
+ * changed is synced, from the deepest up to the parent of the first directory created. A
+ * directory whose own entry was never synced can vanish in a power loss with all it holds.
+ */
+export async function makeDurableDirectory(fs: FileSystem, dir: string, sync: SyncHook, mode?: number): Promise<void> {
+  const created = await fs.mkdir(dir, mode === undefined ? undefined : { mode });
+  if (created === undefined) return;
+  const top = dirname(resolve(created));
+  for (let parent = dirname(resolve(dir)); ; parent = dirname(parent)) {
+    await syncDirectory(fs, parent, sync);
+    if (parent === top || parent === dirname(parent)) break;
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { FileHandle, FileSystem } from '../env/file-system.js';
 import { NODE_FS } from '../env/node-file-system.js';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '../raft/types.js';
 import { WalCorruptError, WalError } from './errors.js';
 import { encodeRecord, RecordType, type SnapshotMarker } from './record.js';
@@ -23,7 +23,7 @@ import {
   type SegmentId,
   type SegmentScan,
 } from './segment.js';
-import { defaultSync, syncDirectory, type SyncHook } from './sync.js';
+import { defaultSync, makeDurableDirectory, syncDirectory, type SyncHook } from './sync.js';
 
 const MIB = 1024 * 1024;
 
@@ -181,7 +181,7 @@ export class Wal {
     if (!(options.metadata instanceof Uint8Array)) {
       throw new WalError('ErrWalInvalidArgument', 'metadata must be a Uint8Array');
     }
-    await makeDirectory(settings.fs, dir, settings.sync);
+    await makeDurableDirectory(settings.fs, dir, settings.sync);
     const { segments, leftovers } = await listDirectory(settings.fs, dir);
     if (segments.length > 0) throw new WalError('ErrWalExists', `${dir} holds ${segments[0]!.name}`);
     await removeLeftovers(settings.fs, dir, leftovers, settings.sync);
@@ -580,18 +580,6 @@ function resolveSettings(options: WalOptions): Settings {
     throw new WalError('ErrWalInvalidArgument', `maxQueuedBytes ${String(maxQueuedBytes)}`);
   }
   return { segmentBytes, maxQueuedBytes, sync: options.sync ?? defaultSync, fs: options.fs ?? NODE_FS };
-}
-
-/** mkdir -p that also makes the new directory entries durable. */
-async function makeDirectory(fs: FileSystem, dir: string, sync: SyncHook): Promise<void> {
-  const created = await fs.mkdir(dir);
-  if (created === undefined) return;
-  // Sync each parent whose entries changed: from the deepest one up to the first one created.
-  const top = dirname(resolve(created));
-  for (let parent = dirname(resolve(dir)); ; parent = dirname(parent)) {
-    await syncDirectory(fs, parent, sync);
-    if (parent === top || parent === dirname(parent)) break;
-  }
 }
 
 function concat(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
