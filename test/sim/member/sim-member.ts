@@ -13,12 +13,14 @@ import type { SimPeers } from './sim-peers.js';
 
 export interface SimMemberOptions {
   readonly seed: number;
+  /** On a crash, how many bytes of a file's first unsynced write survive (a torn write); none by default. */
+  readonly tear?: (unsyncedBytes: number) => number;
   /** Simulated commit delay of the backend, in ms. */
   readonly diskDelay: () => number;
 }
 
 export class SimMember {
-  readonly fs = new SimFileSystem();
+  readonly fs: SimFileSystem;
   readonly disk: SimDisk;
   clock: SimClock;
   /** Set when the member ended its own process (removed: 0, fatal: 1). */
@@ -34,6 +36,7 @@ export class SimMember {
     readonly options: SimMemberOptions,
   ) {
     this.clock = new SimClock(queue);
+    this.fs = new SimFileSystem(options.tear === undefined ? {} : { tear: options.tear });
     this.disk = new SimDisk(this.clock, options.diskDelay);
     this.random = new SeededRandom(options.seed);
   }
