@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { reproduceCommand, runSimulation, type SimOptions, type SimResult } from './simulation.js';
 import { SIM_PROFILES } from './swarm.js';
+import { runMemberSwarm } from './member/member-swarm.js';
 
 const USAGE = `npm run sim -- [options]
 
@@ -15,9 +16,11 @@ const USAGE = `npm run sim -- [options]
   --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist
   --trace             print the event trace of a --seed run even when it passes
   --trace-messages    include every delivered message in the trace
+  --members           whole members instead of the Raft core alone (three real members on a
+                      simulated clock, disk, backend and network; with --runs, --first-seed, --seed)
 `;
 
-function main(): number {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string' },
@@ -29,6 +32,7 @@ function main(): number {
       bug: { type: 'string', multiple: true },
       trace: { type: 'boolean' },
       'trace-messages': { type: 'boolean' },
+      members: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -36,6 +40,7 @@ function main(): number {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (values.members === true) return members(values.seed, values.runs, values['first-seed']);
   const options: SimOptions = {};
   if (values['cluster-size'] !== undefined) options.clusterSize = int(values['cluster-size']);
   if (values['chaos-ticks'] !== undefined) options.chaosTicks = int(values['chaos-ticks']);
@@ -78,6 +83,26 @@ function main(): number {
   return failed === 0 ? 0 : 1;
 }
 
+/** Whole-member seeds: one (`--seed`) or a batch. */
+async function members(seed: string | undefined, runsFlag: string | undefined, firstFlag: string | undefined): Promise<number> {
+  const runs = seed !== undefined ? 1 : runsFlag === undefined ? 100 : int(runsFlag);
+  const first = seed !== undefined ? int(seed) : firstFlag === undefined ? Math.floor(Math.random() * 2 ** 31) : int(firstFlag);
+  const started = Date.now();
+  let failed = 0;
+  for (let i = 0; i < runs; i++) {
+    const r = await runMemberSwarm(first + i);
+    if (!r.ok) {
+      failed++;
+      process.stdout.write(`seed ${r.seed} FAILED (members)\n  ${r.violation}\n  reproduce: npm run sim -- --members --seed ${r.seed}\n`);
+    } else if (seed !== undefined) {
+      process.stdout.write(`seed ${r.seed} passed (members) ${JSON.stringify(r.stats)}\n`);
+    }
+    if ((i + 1) % 100 === 0) process.stdout.write(`${i + 1}/${runs} runs, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  if (seed === undefined) process.stdout.write(`member seeds ${first}..${first + runs - 1}: ${runs - failed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
 function report(result: SimResult, options: SimOptions): void {
   const p = result.params;
   const shape = `size=${p.clusterSize} prevote=${p.preVote} checkquorum=${p.checkQuorum} drop=${p.network.dropRate} crash=${p.crashRate} partition=${p.partitionRate} membership=${p.membershipRate}`;
@@ -101,4 +126,4 @@ function int(s: string): number {
   return n;
 }
 
-process.exitCode = main();
+process.exitCode = await main();
