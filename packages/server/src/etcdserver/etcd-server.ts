@@ -53,8 +53,6 @@ import type {
   ResponseHeaderFields,
 } from './roles.js';
 
-
-
 /** Leases revoked or checkpointed per scan of the leader's lease loop. */
 const LEASE_SCAN_LIMIT = 500;
 const LEASE_SCAN_INTERVAL_MS = 500;
@@ -70,7 +68,7 @@ export interface EtcdServerOptions {
   /** Extra gRPC services on the peer port (lease and membership forwarding). */
   readonly peerServices?: PeerServiceRegistrar;
   readonly metrics?: MemberMetrics;
-  /** Time and randomness; the real ones by default. */
+  /** The member's world (env/): clock, randomness, files, backend, network, process; the real one by default. */
   readonly env?: MemberEnv;
 }
 
@@ -117,7 +115,7 @@ export class EtcdServer
     boot: BootstrappedMember,
     /** etcd's metrics for this member (metrics/member-metrics.ts). */
     readonly metrics: MemberMetrics,
-    /** Time and randomness (env/): the real ones, or the simulator's. */
+    /** The member's world (env/): the real one, or the simulator's. */
     readonly env: MemberEnv,
   ) {
     const log = config.logger;
