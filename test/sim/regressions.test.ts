@@ -31,6 +31,7 @@ const FOUND: { seed: number; options: SimOverrides; bug: string }[] = [
   { seed: 379235833, options: { profile: 'churn' }, bug: 'simulator: the same' },
   { seed: 379216701, options: { profile: 'churn' }, bug: 'simulator: a removed member retired while the survivor could still forget its removal on a crash' },
   { seed: 804943008, options: { profile: 'churn' }, bug: 'a snapshot restored while a Ready was outstanding: advance re-applied an older AddLearner on top of it, bringing back a removed member' },
+  { seed: 1654627286, options: { profile: 'churn' }, bug: 'removed members nobody stopped kept a lagging voter from electing the new configuration (no pre-vote): a voter refusing a removed member now stops it' },
 ];
 
 describe('seeds that found bugs', () => {

@@ -291,34 +291,43 @@ export class Simulation {
   }
 
   /**
-   * Like etcd's peer transport: a member that has applied X's removal refuses X's messages,
-   * and X, told so, shuts down. Members that have not applied it yet still talk to X, which
-   * may be the vote they need to commit the removal.
+   * Like a kvfleet member's peer transport (etcd's 410 Gone): a member that has applied X's
+   * removal refuses X's messages. X stops, as a real member does, when the refusal comes from a
+   * voter of X's own configuration that holds the removal durably (it would apply it again after
+   * a crash; the simulated state machine keeps only what its snapshot holds): that voter can
+   * lead the members that remain. A learner's refusal does not stop X: a voter that has not
+   * heard the removal committed may still need X's vote. Members that have not applied the
+   * removal still talk to X.
    */
   private refusesRemovedSender(receiver: SimNode, from: number): boolean {
     if (!this.removedIds.has(from)) return false;
     const cs = receiver.raft!.confState();
     if (cs.voters.includes(from) || cs.learners.includes(from)) return false;
-    this.maybeRetire(from);
+    const sender = this.nodes.get(from)!;
+    const voterOfSender = sender.up && sender.raft!.confState().voters.includes(receiver.id);
+    if (voterOfSender && this.holdsRemovalDurably(receiver, from)) this.queue.schedule(0, { kind: 'shutdown', node: from });
+    else this.maybeRetire(from);
     return true;
   }
 
+  /** Whether `n` would apply `id`'s removal again after a crash: its durable commit index or snapshot covers it. */
+  private holdsRemovalDurably(n: SimNode, id: number): boolean {
+    const durable = Math.max(n.disk.initialState().hardState.commit, n.disk.snapshot().metadata.index);
+    return durable >= this.removedIds.get(id)!;
+  }
+
   /**
-   * A removed member shuts down only once every other member is up, has applied its removal
-   * and would apply it again after a crash (its durable commit index or snapshot covers it: the
-   * simulated state machine keeps only what its snapshot holds). Earlier, a member still on the
-   * old configuration may need its vote or its acknowledgement to commit the removal itself
-   * (e.g. a leader leaving a two-voter cluster).
+   * A removed member that no voter refuses also shuts down once every other member is up and
+   * holds its removal durably, as a real one learns from its peers' member lists
+   * (membership-service.ts's checkRemovedByPeers).
    */
   private maybeRetire(id: number): void {
-    const removalIndex = this.removedIds.get(id)!;
     for (const n of this.nodes.values()) {
       if (n.id === id || n.removed) continue;
       if (!n.up) return;
       const cs = n.raft!.confState();
       if (cs.voters.includes(id) || cs.learners.includes(id)) return;
-      const durable = Math.max(n.disk.initialState().hardState.commit, n.disk.snapshot().metadata.index);
-      if (durable < removalIndex) return;
+      if (!this.holdsRemovalDurably(n, id)) return;
     }
     this.queue.schedule(0, { kind: 'shutdown', node: id });
   }

@@ -148,8 +148,13 @@ export class EtcdServer
       },
       onUnreachable: (id) => this.driver.withNode((n) => n.reportUnreachable(id)),
       onSnapshotStatus: (id, ok) => this.driver.withNode((n) => n.reportSnapshot(id, ok)),
-      // Only a peer that applied our removal refuses us so: it is committed.
-      onRemoved: () => this.onRemovedSelf(),
+      // Only a peer that applied our removal refuses us so: it is committed. We stop when a
+      // voter of our configuration says so: it holds the removal and can lead the members that
+      // remain. A learner's refusal does not stop us: a voter that has not heard the removal
+      // committed may still need our vote (docs/raft.md, "removed member still needed").
+      onRemoved: (peerId) => {
+        if (this.driver.node.confState().voters.includes(peerId)) this.onRemovedSelf();
+      },
       logger: {
         debug: (m) => log.debug(m, { component: 'transport' }),
         info: (m) => log.info(m, { component: 'transport' }),
