@@ -78,9 +78,9 @@ function opResult(r: proto.Decoded<proto.ResponseOp>): TxnOpResult {
   return { type: 'get', kvs: (r.responseRange?.kvs ?? []).map(seen) };
 }
 
-/** Sends `request` with a deadline of `timeoutMs`; never throws. */
-export async function runRequest(c: KvClients, request: KvRequest, timeoutMs: number): Promise<Outcome> {
-  const options = { deadline: Date.now() + timeoutMs };
+/** Sends `request` with a deadline of `timeoutMs` on the wall clock `now`; never throws. */
+export async function runRequest(c: KvClients, request: KvRequest, timeoutMs: number, now: () => number = Date.now): Promise<Outcome> {
+  const options = { deadline: now() + timeoutMs };
   const call = <Req, Res>(fn: proto.UnaryClientMethod<Req, Res>, client: object, req: Req): Promise<proto.Decoded<Res>> =>
     proto.unaryCall(fn.bind(client), req as never, undefined, options) as Promise<proto.Decoded<Res>>;
   try {

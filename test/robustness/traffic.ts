@@ -33,11 +33,14 @@ export class HistoryRecorder {
   readonly operations: Operation[] = [];
   private nextId = 0;
 
+  /** `now`: one monotonic clock in ms for every client (the simulator passes its own). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
   async record(client: number, endpoint: string, request: KvRequest, run: () => Promise<Outcome>): Promise<Outcome> {
     const id = this.nextId++;
-    const callMs = performance.now();
+    const callMs = this.now();
     const outcome = await run();
-    const returnMs = outcome.status === 'unknown' ? Number.POSITIVE_INFINITY : performance.now();
+    const returnMs = outcome.status === 'unknown' ? Number.POSITIVE_INFINITY : this.now();
     this.operations.push({ id, client, request, callMs, returnMs, outcome, endpoint });
     return outcome;
   }
@@ -80,8 +83,7 @@ export function startTraffic(options: TrafficOptions, recorder: HistoryRecorder)
     };
     while (running) {
       const started = performance.now();
-      if (options.mix === 'etcd') await etcdStep(exec, rng, options.prefix, value, leases);
-      else await kubernetesStep(exec, rng, options.prefix, value);
+      await trafficStep(options.mix, exec, rng, options.prefix, value, leases);
       const wait = intervalMs * (0.5 + rng.float()) - (performance.now() - started);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
@@ -97,7 +99,16 @@ export function startTraffic(options: TrafficOptions, recorder: HistoryRecorder)
   };
 }
 
-type Exec = (request: KvRequest) => Promise<KvResponse | undefined>;
+/** Runs one request and returns its response, or undefined when it did not succeed. */
+export type Exec = (request: KvRequest) => Promise<KvResponse | undefined>;
+
+/**
+ * One step of a client of `mix` (one to two requests): `value` names a value no other write
+ * uses, `leases` are the leases this traffic granted and has not revoked (shared by clients).
+ */
+export function trafficStep(mix: TrafficMix, exec: Exec, rng: RandomSource, prefix: string, value: () => string, leases: string[]): Promise<void> {
+  return mix === 'etcd' ? etcdStep(exec, rng, prefix, value, leases) : kubernetesStep(exec, rng, prefix, value);
+}
 
 async function etcdStep(exec: Exec, rng: RandomSource, prefix: string, value: () => string, leases: string[]): Promise<void> {
   const key = (): string => `${prefix}k${rng.int(KEY_COUNT)}`;

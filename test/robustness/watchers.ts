@@ -29,15 +29,47 @@ function eventSeen(e: proto.Decoded<proto.Event>): WatchEventSeen {
   return e.prevKv ? { ...base, prevKv: seen(e.prevKv) } : base;
 }
 
+export type WatchCall = ReturnType<MemberClients['watch']['Watch']>;
+
+interface Cancellable {
+  cancel(): void;
+}
+
+/** What a recorded watch talks through and times itself by: real gRPC and timers, or the simulator's. */
+export interface WatchIo {
+  /** A Watch stream to the endpoint at `url`; `close` releases what opening it took. */
+  connect(url: string): { readonly call: WatchCall; close(): void };
+  /** Milliseconds on the clock the history is recorded on. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): Cancellable;
+  setInterval(fn: () => void, ms: number): Cancellable;
+}
+
+export const REAL_WATCH_IO: WatchIo = {
+  connect(url) {
+    const clients = memberClients(url);
+    return { call: clients.watch.Watch(), close: () => clients.close() };
+  },
+  now: () => performance.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms).unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  setInterval(fn, ms) {
+    const t = setInterval(fn, ms).unref();
+    return { cancel: () => clearInterval(t) };
+  },
+};
+
 /** One recorded watch that survives endpoint failures. */
 export class RecordedWatch {
   readonly record: WatchRecord;
-  private call: ReturnType<MemberClients['watch']['Watch']> | undefined;
-  private clients: MemberClients | undefined;
+  private call: WatchCall | undefined;
+  private connection: { close(): void } | undefined;
   private endpointIndex: number;
   private closed = false;
   private ended = false;
-  private progressTimer: NodeJS.Timeout | undefined;
+  private progressTimer: Cancellable | undefined;
   /** The next revision this watch needs (0 until the created response when it started at 0). */
   private next: number;
 
@@ -47,6 +79,7 @@ export class RecordedWatch {
     first: number,
     readonly spec: WatchSpec,
     private readonly progressEveryMs: number,
+    private readonly io: WatchIo = REAL_WATCH_IO,
   ) {
     this.endpointIndex = first % endpoints.length;
     this.next = spec.startRevision;
@@ -77,29 +110,28 @@ export class RecordedWatch {
 
   close(): void {
     this.closed = true;
-    clearInterval(this.progressTimer);
+    this.progressTimer?.cancel();
     this.call?.cancel();
-    this.clients?.close();
+    this.connection?.close();
   }
 
   private open(): void {
     if (this.closed || this.ended) return;
-    this.clients?.close();
+    this.connection?.close();
     const url = this.endpoints[this.endpointIndex]!;
-    const clients = memberClients(url);
-    this.clients = clients;
-    const call = clients.watch.Watch();
+    const { call, close } = this.io.connect(url);
+    this.connection = { close };
     this.call = call;
     let broken = false;
     const onBreak = () => {
       if (broken || this.closed || this.ended || this.call !== call) return;
       broken = true;
-      clearInterval(this.progressTimer);
+      this.progressTimer?.cancel();
       call.cancel();
       // Resume elsewhere from the next revision needed, as etcd's clients do.
       this.endpointIndex = (this.endpointIndex + 1) % this.endpoints.length;
       this.record.resumedAt.push(this.record.responses.length);
-      setTimeout(() => this.open(), 200).unref();
+      this.io.setTimeout(() => this.open(), 200);
     };
     call.on('error', onBreak);
     call.on('end', onBreak);
@@ -107,7 +139,7 @@ export class RecordedWatch {
       const revision = num(res.header?.revision);
       const events = res.events.map(eventSeen);
       const seen: WatchResponseSeen = {
-        receivedMs: performance.now(),
+        receivedMs: this.io.now(),
         revision,
         events,
         progressNotify: !res.created && !res.canceled && events.length === 0,
@@ -122,7 +154,7 @@ export class RecordedWatch {
       if (seen.progressNotify && revision >= this.next) this.next = revision + 1;
       if (seen.canceled) {
         this.ended = true;
-        clearInterval(this.progressTimer);
+        this.progressTimer?.cancel();
         call.cancel();
       }
     });
@@ -139,8 +171,7 @@ export class RecordedWatch {
       },
     });
     if (this.progressEveryMs > 0) {
-      this.progressTimer = setInterval(() => call.write({ progressRequest: {} } as unknown as proto.Init<proto.WatchRequest>), this.progressEveryMs);
-      this.progressTimer.unref();
+      this.progressTimer = this.io.setInterval(() => call.write({ progressRequest: {} } as unknown as proto.Init<proto.WatchRequest>), this.progressEveryMs);
     }
   }
 }

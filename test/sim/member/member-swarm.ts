@@ -11,9 +11,23 @@ import { HEALTHY_NETWORK, SimNetwork } from '../network.js';
 import type { SimEvent } from './sim-clock.js';
 import { SimMember } from './sim-member.js';
 import { SimPeers } from './sim-peers.js';
+import { FIRST_CLIENT_ID, simClients, startSimTraffic } from './sim-traffic.js';
+import type { Outcome } from '../../robustness/history.js';
+import { runRequest } from '../../robustness/kv-client.js';
+import { checkLinearizable, type CheckResult } from '../../robustness/linearizability/index.js';
+import { HistoryRecorder, type TrafficMix } from '../../robustness/traffic.js';
+import { validateWatches } from '../../robustness/watch-validator.js';
+import { randomWatchSpec, RecordedWatch } from '../../robustness/watchers.js';
+import { simWatchIo } from './sim-watches.js';
 
 const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const enc = new TextEncoder();
+
+/** SIM_LOG=1: every member's log on stderr, stamped with simulated time, to read a failing seed. */
+type Log = (msg: string, fields?: Record<string, unknown>) => void;
+function traceLogger(name: string, now: () => number): Record<'debug' | 'info' | 'warn' | 'error', Log> {
+  const line = (level: string): Log => (msg, fields) => void process.stderr.write(`${String(now()).padStart(6)} ${name} ${level} ${msg}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}\n`);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
 
 /** Lets every promise the last event started settle (no real I/O runs in a simulated member). */
 async function settle(queue: EventQueue<SimEvent>): Promise<void> {
@@ -36,18 +50,40 @@ async function runFor(queue: EventQueue<SimEvent>, ms: number, each?: () => void
   queue.now = end;
 }
 
-async function runUntil(queue: EventQueue<SimEvent>, done: () => boolean, limitMs: number, what: string): Promise<void> {
+async function runUntil(queue: EventQueue<SimEvent>, done: () => boolean, limitMs: number, what: string, state?: () => string): Promise<void> {
   const end = queue.now + limitMs;
+  if (process.env.SIM_LOG !== undefined) process.stderr.write(`${String(queue.now).padStart(6)} sim waiting for ${what}\n`);
   while (!done()) {
-    if (!(await step(queue, end))) throw new Error(`${what}: not within ${limitMs} ms of simulated time`);
+    if (!(await step(queue, end))) throw new Error(`${what}: not within ${limitMs} ms of simulated time${state === undefined ? '' : ` (${state()})`}`);
   }
 }
 
 export interface MemberSwarmStats {
-  readonly acked: number;
+  /** Client requests by outcome. */
+  readonly ok: number;
+  readonly failed: number;
+  readonly unknown: number;
+  readonly mix: TrafficMix;
   readonly crashes: number;
+  /** Watches checked against the reference watch, and the events the reference saw. */
+  readonly watches: number;
+  readonly watchEvents: number;
+  /** 'timeout' when the checker's step budget ran out before it decided (inconclusive, not a violation). */
+  readonly linearizability: CheckResult['status'];
   readonly simulatedMs: number;
 }
+
+/** Every key the traffic writes is under it; the reference watch covers [PREFIX, PREFIX_END). */
+const PREFIX = 'sim/';
+const PREFIX_END = 'sim0';
+/** Keys single-key watches pick from: some of the etcd mix's and of the kubernetes mix's. */
+const WATCHED_KEYS = [...Array.from({ length: 10 }, (_, i) => `${PREFIX}k${i}`), ...Array.from({ length: 5 }, (_, i) => `${PREFIX}pods/p${String(i).padStart(2, '0')}`)];
+
+/** A healed cluster answers a linearizable read within this many tries of a second each. */
+const FINAL_READ_ATTEMPTS = 5;
+
+/** The linearizability checker's budget in search steps: the same on every machine, so a seed's verdict is too. */
+const LINEARIZABILITY_STEPS = 2_000_000;
 
 export type MemberSwarmResult = { readonly seed: number; readonly ok: true; readonly stats: MemberSwarmStats } | { readonly seed: number; readonly ok: false; readonly violation: string };
 
@@ -89,11 +125,15 @@ async function swarm(seed: number): Promise<MemberSwarmStats> {
     maxRequestBytes: 1.5 * 1024 * 1024,
     maxTxnOps: 128,
     quotaBackendBytes: 0,
-    logger: SILENT,
+    logger: process.env.SIM_LOG === undefined ? SILENT : traceLogger(name, () => queue.now),
   });
   const diskRnd = rnd.fork();
-  const members = names.map((name, i) => ({ name, sim: new SimMember(queue, peers, { seed: seed * 10 + i, diskDelay: () => 1 + diskRnd.int(4), tear: (n) => diskRnd.int(n + 1) }), server: undefined as etcdserver.EtcdServer | undefined }));
   const failures: string[] = [];
+  const members = names.map((name, i) => ({
+    name,
+    sim: new SimMember(queue, peers, { seed: seed * 10 + i, diskDelay: () => 1 + diskRnd.int(4), tear: (n) => diskRnd.int(n + 1), onExit: (code) => failures.push(`${name} exited with code ${code}`) }),
+    server: undefined as etcdserver.EtcdServer | undefined,
+  }));
   const start = (m: (typeof members)[number]): void => {
     void m.sim.start(config(m.name)).then(
       (s) => (m.server = s),
@@ -101,45 +141,72 @@ async function swarm(seed: number): Promise<MemberSwarmStats> {
     );
   };
   members.forEach(start);
-  const acked = new Map<string, string>();
+  const recorder = new HistoryRecorder(() => queue.now);
+  const endpoints = members.map((m) => `http://${m.name}:2379`);
+  const sleep = (ms: number): Promise<void> => new Promise((r) => queue.schedule(ms, r));
+  const now = (): number => Date.UTC(2026, 0, 1) + queue.now;
+  const mix = rnd.pick(['etcd', 'kubernetes'] as const);
+  const traffic = startSimTraffic({ peers, endpoints, clients: 2 + rnd.int(5), mix, prefix: PREFIX, rng: rnd.fork(), sleep, now, thinkMs: rnd.pick([1, 5, 20]), timeoutMs: 1000 }, recorder);
+  // The reference watch sees every event from the first write on; the others are drawn at random, some opened later.
+  const watchRng = rnd.fork();
+  const watchIo = simWatchIo(peers, FIRST_CLIENT_ID - 2, queue);
+  const reference = new RecordedWatch(0, endpoints, 0, { key: PREFIX, end: PREFIX_END, startRevision: 2, prevKv: true, noPut: false, noDelete: false, progressNotify: true }, 500, watchIo);
+  const watches: RecordedWatch[] = [];
+  const watchCount = 1 + watchRng.int(6);
+  const openWatch = (): void => {
+    const spec = randomWatchSpec(watchRng, PREFIX, PREFIX_END, reference.lastRevision, WATCHED_KEYS);
+    watches.push(new RecordedWatch(watches.length + 1, endpoints, watchRng.int(endpoints.length), spec, 200 + watchRng.int(800), watchIo));
+  };
   let crashes = 0;
-  let next = 0;
   const faults = rnd.fork();
   await runFor(queue, 3000, () => {
+    if (watches.length < watchCount && watchRng.chance(0.002)) openWatch();
     const up = members.filter((x) => x.server !== undefined);
-    if (up.length > 0 && faults.chance(0.02)) {
-      const m = faults.pick(up);
-      {
-        const k = `k${next}`;
-        const v = `v${next++}`;
-        m.server!.propose({ put: { key: enc.encode(k), value: enc.encode(v), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } }).then(
-          () => acked.set(k, v),
-          () => undefined,
-        );
-      }
-    }
     if (up.length === 3 && faults.chance(0.0005)) {
-      {
-        const m = faults.pick(up);
-        m.sim.crash();
-        m.server = undefined;
-        crashes++;
-        queue.schedule(50 + faults.int(500), () => start(m));
-      }
+      const m = faults.pick(up);
+      m.sim.crash();
+      m.server = undefined;
+      crashes++;
+      queue.schedule(50 + faults.int(500), () => start(m));
     }
   });
+  check(failures.length === 0, () => failures.join('; '));
+  let trafficDone = false;
+  void traffic.stop().then(() => (trafficDone = true));
+  await runUntil(queue, () => trafficDone, 5000, 'clients finishing their last requests');
   // Heal: every member up, writes stopped; they must converge on every acknowledged write.
   await runUntil(queue, () => failures.length > 0 || members.every((m) => m.server !== undefined), 5000, 'every member up');
   check(failures.length === 0, () => failures.join('; '));
+  while (watches.length < watchCount) openWatch();
   const servers = members.map((m) => m.server!);
-  await runUntil(queue, () => servers.some((s) => s.isLeader) && new Set(servers.map((s) => s.kv.currentRevision)).size === 1 && servers.every((s) => s.appliedIndex === servers[0]!.appliedIndex), 10_000, 'convergence');
-  for (const [i, s] of servers.entries()) {
-    for (const [k, v] of acked) {
-      const got = s.kv.range(enc.encode(k)).kvs.map((kv) => new TextDecoder().decode(kv.value));
-      check(got.length === 1 && got[0] === v, () => `lost an acknowledged write: ${names[i]} has ${k}=${JSON.stringify(got)}, acknowledged ${v}`);
+  const state = (): string => servers.map((s, i) => `${names[i]}: ${s.isLeader ? 'leader' : `follower of ${s.leaderId.toString(16)}`} term ${s.raftTerm} commit ${s.committedIndex} applied ${s.appliedIndex} revision ${s.kv.currentRevision}`).join('; ');
+  await runUntil(queue, () => failures.length > 0 || servers.some((s) => s.isLeader) && new Set(servers.map((s) => s.kv.currentRevision)).size === 1 && servers.every((s) => s.appliedIndex === servers[0]!.appliedIndex), 10_000, 'convergence', state);
+  check(failures.length === 0, () => failures.join('; '));
+  // A linearizable read of the whole keyspace through every member, checked with the rest.
+  const reader = simClients(peers, FIRST_CLIENT_ID - 1, endpoints);
+  for (const url of endpoints) {
+    const read = { type: 'range', key: PREFIX, end: PREFIX_END } as const;
+    // Retried as a client would: a lossy link can lose a ReadIndex answer and its resend.
+    let outcome: Outcome | undefined;
+    for (let attempt = 0; attempt < FINAL_READ_ATTEMPTS && outcome?.status !== 'ok'; attempt++) {
+      outcome = undefined;
+      void recorder.record(-1, url, read, () => runRequest(reader.get(url)!, read, 1000, now)).then((o) => (outcome = o));
+      await runUntil(queue, () => outcome !== undefined, 2000, `the final read on ${url}`, state);
     }
+    check(outcome!.status === 'ok', () => `the final read on ${url} failed ${FINAL_READ_ATTEMPTS} times, last: ${JSON.stringify(outcome)} (${state()})`);
   }
+  // Every watch reaches the final revision (or was canceled) and keeps etcd's guarantees.
+  const finalRevision = servers[0]!.kv.currentRevision;
+  const all = [reference, ...watches];
+  await runUntil(queue, () => all.every((w) => w.finished || w.lastRevision >= finalRevision), 5000, `every watch reaching revision ${finalRevision}`, () =>
+    all.filter((w) => !w.finished && w.lastRevision < finalRevision).map((w) => `watch ${w.record.id} on ${w.record.endpoint} at ${w.lastRevision}`).join(', '),
+  );
+  for (const w of all) w.close();
+  const watchViolations = validateWatches({ watches: watches.map((w) => w.record), events: reference.record.responses.flatMap((r) => r.events), operations: recorder.operations });
+  check(watchViolations.length === 0, () => `watch guarantees broken: ${watchViolations.slice(0, 3).map((v) => `${v.kind}${v.watchId === undefined ? '' : ` (watch ${v.watchId})`}: ${v.message}`).join('; ')}`);
+  const linearizable = checkLinearizable(recorder.operations, { maxSteps: LINEARIZABILITY_STEPS, timeoutMs: 60_000 });
+  check(linearizable.status !== 'violation', () => `not linearizable: ${linearizable.detail ?? ''}`);
   const hashes = servers.map((s) => s.kv.hashKV(0).hash);
   check(new Set(hashes).size === 1, () => `HashKV differs at revision ${servers[0]!.kv.currentRevision}: ${hashes.join(' ')}`);
-  return { acked: acked.size, crashes, simulatedMs: queue.now };
+  return { ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
 }

@@ -57,6 +57,11 @@ export class SimClock implements env.Clock {
     this.live.clear();
   }
 
+  /** Whether the process this clock belongs to died. */
+  get dead(): boolean {
+    return !this.alive;
+  }
+
   /** Timers waiting to fire (a leak check: a stopped member leaves none). */
   get pending(): number {
     return this.live.size;

@@ -4,7 +4,7 @@
  * durable). The real EtcdServer runs on it unchanged.
  */
 import { SeededRandom } from '@kvfleet/core';
-import { type env, etcdserver } from '@kvfleet/server';
+import { api, type env, etcdserver } from '@kvfleet/server';
 import type { EventQueue } from '../event-queue.js';
 import { SimDisk } from './sim-backend.js';
 import { SimClock, type SimEvent } from './sim-clock.js';
@@ -17,6 +17,8 @@ export interface SimMemberOptions {
   readonly tear?: (unsyncedBytes: number) => number;
   /** Simulated commit delay of the backend, in ms. */
   readonly diskDelay: () => number;
+  /** The member ended its own process (removed: 0, fatal: 1). */
+  readonly onExit?: (code: number) => void;
 }
 
 export class SimMember {
@@ -57,19 +59,38 @@ export class SimMember {
         return this.peers.network(o);
       },
       dial: (service, peerUrl) => this.peers.dialer(this.memberId)(service, peerUrl),
+      // A dead incarnation's code may still run (a promise the crash rejected): it cannot end
+      // the process that replaced it.
       process: {
         exit: (code) => {
+          if (clock.dead) return;
           this.exitCode = code;
           this.crash();
+          this.options.onExit?.(code);
         },
-        crash: () => this.crash(),
+        crash: () => {
+          if (!clock.dead) this.crash();
+        },
       },
     };
   }
 
-  /** Starts an incarnation of the member on its simulated world. */
-  start(config: etcdserver.MemberConfig): Promise<etcdserver.EtcdServer> {
-    return etcdserver.EtcdServer.start(config, { env: this.env() });
+  /**
+   * Starts an incarnation of the member on its simulated world, serving the member's own gRPC
+   * handlers (api/) on its peer port and, once started, on its first client URL.
+   */
+  async start(config: etcdserver.MemberConfig): Promise<etcdserver.EtcdServer> {
+    const env = this.env();
+    const clock = this.clock;
+    const server = await etcdserver.EtcdServer.start(config, {
+      env,
+      peerServices: (transport, member) => {
+        for (const { definition, implementation } of api.peerServices(member)) transport.addService(definition, implementation);
+      },
+    });
+    // A crash while starting leaves nothing listening.
+    if (!clock.dead) this.peers.serveClients(server.memberId, config.advertiseClientUrls[0]!, api.clientServices(server).services);
+    return server;
   }
 
   /** Power loss: the process and its timers, files, backend handle and network end die. */

@@ -8,11 +8,12 @@
  * - a member sends only to peers it knows (addPeer), and refuses a member it removed
  *   (removePeer): the sender hears `onRemoved`, etcd's 410 Gone;
  * - a MsgSnap streams the sender's snapshot data into the receiver's sink before the message
- *   is stepped, and the sender hears the outcome (`onSnapshotStatus`);
+ *   is stepped, and the sender hears the outcome (`onSnapshotStatus`), a lost one included;
  * - a message over a cut link is lost and its sender hears `onUnreachable`;
  * - a peer call is serialized with the service's own codecs, both ways, and fails with
  *   UNAVAILABLE when the peer is down or cut off, DEADLINE_EXCEEDED at its deadline.
  * Messages and calls are cloned through their encoding, so no object is shared between members.
+ * Clients reach a member's client URL (serveClients) the same way, over links of their own.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
@@ -31,6 +32,28 @@ interface ServerMethod {
   readonly handler: (...args: unknown[]) => void;
 }
 
+/** Something listening at a host: a member's peer port or its client URL. */
+interface Endpoint {
+  /** The member it belongs to (the end of every link to it). */
+  readonly id: number;
+  readonly services: Map<string, ServerMethod>;
+  readonly isOpen: boolean;
+}
+
+function serve(services: Map<string, ServerMethod>, definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+  for (const [name, def] of Object.entries(definition)) {
+    const handler = implementation[name];
+    if (handler !== undefined) services.set(def.path, { def: def as grpc.MethodDefinition<unknown, unknown>, handler: handler as (...args: unknown[]) => void });
+  }
+}
+
+/** A member's client URL. */
+class ClientPort implements Endpoint {
+  readonly services = new Map<string, ServerMethod>();
+  isOpen = true;
+  constructor(readonly id: number) {}
+}
+
 function status(code: number, details: string): grpc.ServiceError {
   return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: undefined as unknown as grpc.Metadata }) as grpc.ServiceError;
 }
@@ -40,7 +63,10 @@ const DEADLINE_EXCEEDED = 4;
 
 export class SimPeers {
   private readonly byId = new Map<number, MemberNet>();
-  private readonly byHost = new Map<string, MemberNet>();
+  private readonly byHost = new Map<string, Endpoint>();
+  private readonly clientPorts = new Map<number, { port: ClientPort; host: string }>();
+  /** Open streams by the members at either end: a crash breaks them, as a dead TCP peer does. */
+  private readonly streams = new Map<number, Set<() => void>>();
 
   constructor(
     readonly fates: SimNetwork,
@@ -57,6 +83,30 @@ export class SimPeers {
   /** `MemberEnv.dial` for member `fromId`. */
   dialer(fromId: number): env.PeerDialer {
     return <S extends env.PeerServiceName>(service: S, peerUrl: string) => this.client(fromId, service, new URL(peerUrl).host) as unknown as proto.ServiceClient<S>;
+  }
+
+  /** A client (its own id on the network, for partitions) of `service` at a member's client URL. */
+  clientOf<S extends proto.ServiceName>(clientId: number, service: S, url: string): proto.ServiceClient<S> {
+    return this.client(clientId, service, new URL(url).host) as unknown as proto.ServiceClient<S>;
+  }
+
+  /** Member `memberId` serves `services` at its client URL, until it stops serving or crashes. */
+  serveClients(memberId: number, url: string, services: readonly { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[]): void {
+    this.stopServingClients(memberId);
+    const port = new ClientPort(memberId);
+    for (const { definition, implementation } of services) serve(port.services, definition, implementation);
+    const host = new URL(url).host;
+    this.byHost.set(host, port);
+    this.clientPorts.set(memberId, { port, host });
+  }
+
+  /** Member `memberId`'s client URL goes away. */
+  stopServingClients(memberId: number): void {
+    const open = this.clientPorts.get(memberId);
+    if (open === undefined) return;
+    open.port.isOpen = false;
+    if (this.byHost.get(open.host) === open.port) this.byHost.delete(open.host);
+    this.clientPorts.delete(memberId);
   }
 
   /** @internal */
@@ -83,7 +133,7 @@ export class SimPeers {
     return this.fates.faults.minDelayMs;
   }
 
-  private client(fromId: number, service: env.PeerServiceName, host: string): Record<string, unknown> {
+  private client(fromId: number, service: proto.ServiceName, host: string): Record<string, unknown> {
     const definition = proto.serviceDefinition(service) as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
     const client: Record<string, unknown> = { close: () => {} };
     for (const [name, def] of Object.entries(definition)) {
@@ -92,7 +142,7 @@ export class SimPeers {
     return client;
   }
 
-  private target(fromId: number, host: string, path: string): { net: MemberNet; method: ServerMethod; there: number } | undefined {
+  private target(fromId: number, host: string, path: string): { net: Endpoint; method: ServerMethod; there: number } | undefined {
     const net = this.byHost.get(host);
     if (net === undefined || !net.isOpen) return undefined;
     const method = net.services.get(path);
@@ -159,6 +209,27 @@ export class SimPeers {
         Object.assign(client, { write: () => true, end: () => {}, cancel: () => fail(status(1, 'Cancelled on client')) });
         return client;
       }
+      // The connection breaks (an end died, its link was cut): the server hears the call
+      // cancelled, the client an UNAVAILABLE error.
+      let broken = false;
+      const breakStream = (): void => {
+        if (closed || broken) return;
+        broken = true;
+        unregister();
+        server.cancelled = true;
+        server.emit('cancelled');
+        this.schedule(1, () => fail(status(UNAVAILABLE, 'Connection dropped')));
+      };
+      const unregister = (): void => {
+        for (const id of [fromId, t.net.id]) this.streams.get(id)?.delete(breakStream);
+      };
+      for (const id of [fromId, t.net.id]) {
+        let set = this.streams.get(id);
+        if (set === undefined) this.streams.set(id, (set = new Set()));
+        set.add(breakStream);
+      }
+      client.once('error', unregister);
+      client.once('end', unregister);
       const server = Object.assign(new EventEmitter(), {
         metadata: metadata?.clone() ?? new grpc.Metadata(),
         cancelled: false,
@@ -166,7 +237,10 @@ export class SimPeers {
         write: (res: unknown): boolean => {
           const bytes = def.responseSerialize(res);
           const back = this.hop(t.net.id, fromId);
-          if (back === undefined) return true;
+          if (back === undefined) {
+            breakStream();
+            return true;
+          }
           this.schedule(back, () => {
             if (!closed) client.emit('data', def.responseDeserialize(bytes));
           });
@@ -188,7 +262,7 @@ export class SimPeers {
           const bytes = def.requestSerialize(req);
           const there = this.hop(fromId, t.net.id);
           if (there === undefined) {
-            fail(status(UNAVAILABLE, 'Connection dropped'));
+            breakStream();
             return true;
           }
           this.schedule(there, () => {
@@ -200,6 +274,7 @@ export class SimPeers {
         cancel: () => {
           if (closed) return;
           closed = true;
+          unregister();
           server.cancelled = true;
           this.schedule(t.there, () => server.emit('cancelled'));
         },
@@ -211,11 +286,20 @@ export class SimPeers {
   /** The member's process died: its end of the network goes silent (nothing in, nothing out). */
   crash(id: number): void {
     this.byId.get(id)?.kill();
+    this.stopServingClients(id);
+    this.breakStreams(id);
+  }
+
+  private breakStreams(id: number): void {
+    const open = this.streams.get(id);
+    if (open === undefined) return;
+    this.streams.delete(id);
+    for (const breakStream of [...open]) breakStream();
   }
 }
 
 /** One member's end of the simulated network. */
-class MemberNet implements env.PeerNetwork {
+class MemberNet implements env.PeerNetwork, Endpoint {
   readonly id: number;
   readonly services = new Map<string, ServerMethod>();
   private readonly peers = new Map<number, readonly string[]>();
@@ -257,6 +341,9 @@ class MemberNet implements env.PeerNetwork {
       if (!this.peers.has(m.to)) continue;
       const delays = this.sim.fates.deliveries(this.id, m.to);
       if (delays.length === 0 && this.sim.fates.isCut(this.id, m.to)) this.options.onUnreachable(m.to);
+      // A snapshot rides its own stream, which fails rather than vanishes: the sender always
+      // hears how it went (Raft keeps the follower paused until then).
+      if (delays.length === 0 && m.type === MSG_SNAP) this.sim.schedule(this.sim.fates.faults.maxDelayMs, () => this.open && this.options.onSnapshotStatus(m.to, false));
       for (const d of delays) this.sim.schedule(d, () => this.deliver(structuredClone(m)));
     }
   }
@@ -294,10 +381,7 @@ class MemberNet implements env.PeerNetwork {
   }
 
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
-    for (const [name, def] of Object.entries(definition)) {
-      const handler = implementation[name];
-      if (handler !== undefined) this.services.set(def.path, { def: def as grpc.MethodDefinition<unknown, unknown>, handler: handler as (...args: unknown[]) => void });
-    }
+    serve(this.services, definition, implementation);
   }
 
   async listen(url: string): Promise<void> {

@@ -5,22 +5,13 @@
  * the JSON gateway (http/http-app.ts); `--listen-metrics-urls` get their own HTTP listeners.
  */
 import * as grpc from '@grpc/grpc-js';
-import { proto } from '@kvfleet/core';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { EtcdServer } from '../etcdserver/etcd-server.js';
 import { ConnectionMux, dialAddress, listenAddress, shutdownGrpcServer } from '@kvfleet/core';
 import { createHttpApp, type HttpPlugin } from '../http/http-app.js';
 import { MetricsListener } from '../http/metrics-listener.js';
-import { clusterService } from '../api/cluster-service.js';
-import { electionService } from '../api/election-service.js';
-import { kvService } from '../api/kv-service.js';
-import { LeaderForwarder } from '../api/leader-forwarder.js';
-import { leaseService } from '../api/lease-service.js';
-import { learnerGate } from '../api/learner-gate.js';
-import { lockService } from '../api/lock-service.js';
-import { maintenanceService } from '../api/maintenance-service.js';
-import { watchService } from '../api/watch-service.js';
+import { clientServices, type ClientServices } from '../api/member-services.js';
 
 /** etcd lets a gRPC message exceed the request limit by this much (headers, framing), then the request check decides. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -34,9 +25,7 @@ export interface ClientServerOptions {
 
 export class ClientServer {
   private readonly grpcServer: grpc.Server;
-  private readonly forwarder: LeaderForwarder;
-  /** Closers of live watch streams, run on shutdown. */
-  private readonly openStreams = new Set<() => void>();
+  private readonly handlers: ClientServices;
   readonly ports: number[] = [];
   /** Ports bound for `--listen-metrics-urls`, in order. */
   readonly metricsPorts: number[] = [];
@@ -51,32 +40,14 @@ export class ClientServer {
     private readonly member: EtcdServer,
     private readonly options: ClientServerOptions = {},
   ) {
-    this.forwarder = new LeaderForwarder(member.requestTimeoutMs, member.env);
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': member.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5000,
     });
-    // Every service added below answers a learner's unsupported calls with etcd's error.
-    const addService = this.grpcServer.addService.bind(this.grpcServer);
-    this.grpcServer.addService = (def, impl) => addService(def, learnerGate(def, impl, () => member.isLearner));
-    const lease = leaseService(member, this.forwarder);
-    this.grpcServer.addService(proto.serviceDefinition('KV'), kvService(member));
-    this.grpcServer.addService(proto.serviceDefinition('Watch'), watchService(member, this.openStreams));
-    this.grpcServer.addService(proto.serviceDefinition('Lease'), lease);
-    this.grpcServer.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
-    this.grpcServer.addService(proto.serviceDefinition('Maintenance'), maintenanceService(member) as grpc.UntypedServiceImplementation);
-    this.grpcServer.addService(proto.serviceDefinition('Lock'), lockService(member, this.openStreams));
-    this.grpcServer.addService(proto.serviceDefinition('Election'), electionService(member, this.openStreams));
-  }
-
-  /** The Lease service as members serve it to each other on the peer port (forwarded calls). */
-  static peerLeaseService(member: EtcdServer): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
-    return {
-      definition: proto.serviceDefinition('Lease'),
-      implementation: leaseService(member, new LeaderForwarder(member.requestTimeoutMs, member.env)),
-    };
+    this.handlers = clientServices(member);
+    for (const { definition, implementation } of this.handlers.services) this.grpcServer.addService(definition, implementation);
   }
 
   /** The HTTP app on the client URLs, once listening. */
@@ -121,8 +92,7 @@ export class ClientServer {
   }
 
   async close(): Promise<void> {
-    this.forwarder.close();
-    for (const stop of [...this.openStreams]) stop();
+    this.handlers.close();
     // Stop accepting first; the listeners finish closing once gRPC and HTTP let go of their connections.
     const muxesClosed = Promise.all(this.muxes.map((m) => m.close()));
     for (const s of this.earlyHttp) s.destroy();

@@ -1,8 +1,7 @@
 /** A member with its client listener: what `kvfleet server` runs. */
-import type * as grpc from '@grpc/grpc-js';
-import { proto, registerGateway } from '@kvfleet/core';
+import { registerGateway } from '@kvfleet/core';
 import { ClientServer } from './client-server.js';
-import { clusterService } from '../api/cluster-service.js';
+import { peerServices } from '../api/member-services.js';
 import { API_MAJOR_MINOR, API_VERSION } from '../version.js';
 import { MemberMetrics } from '../metrics/member-metrics.js';
 import { EtcdServer } from '../etcdserver/etcd-server.js';
@@ -22,10 +21,8 @@ export interface RunningMember {
 export async function startMember(config: MemberConfig, env: MemberEnv = REAL_ENV): Promise<RunningMember> {
   const server = await EtcdServer.start(config, {
     peerServices: (transport, member) => {
-      const lease = ClientServer.peerLeaseService(member);
-      transport.addService(lease.definition, lease.implementation);
-      // Forwarded membership changes, and the member list a joining member asks for.
-      transport.addService(proto.serviceDefinition('Cluster'), clusterService(member) as grpc.UntypedServiceImplementation);
+      // Forwarded lease renewals and membership changes, and the member list a joining member asks for.
+      for (const { definition, implementation } of peerServices(member)) transport.addService(definition, implementation);
     },
     metrics: new MemberMetrics({ server: API_VERSION, cluster: API_MAJOR_MINOR }, env.clock),
     env,

@@ -37,7 +37,7 @@ import { type Timer, sleep } from '../env/clock.js';
 import type { MemberEnv } from '../env/member-env.js';
 import { REAL_ENV } from '../env/real-env.js';
 import { RaftDriver } from './raft-driver.js';
-import { ReadBarrier } from './read-barrier.js';
+import { ReadBarrier, readContextPrefix } from './read-barrier.js';
 import type {
   AppliedStateReader,
   EnvHost,
@@ -218,6 +218,8 @@ export class EtcdServer
         setTimer: (fn, ms) => env.clock.setTimeout(fn, ms),
       },
       this.requestTimeoutMs,
+      undefined,
+      readContextPrefix(this.memberId, env.random.int(0, 2 ** 32)),
     );
   }
 
@@ -524,7 +526,8 @@ export class EtcdServer
       // The image first: a WAL marker must never name a snapshot whose image is missing.
       await this.storage.snapshotter.saveDb(appliedIndex, term, this.backend.snapshot());
     }
-    await this.storage.snapshotAt(appliedIndex, this.driver.node.confState(), this.config.snapshotCatchUpEntries);
+    const snap = await this.storage.snapshotAt(appliedIndex, this.driver.node.confState(), this.config.snapshotCatchUpEntries);
+    if (snap === undefined) return;
     if (!isDurableBackend(this.config)) await this.storage.snapshotter.removeDbsUpTo(appliedIndex, { keepIndex: true });
     this.lastSnapshotIndex = appliedIndex;
     this.config.logger.info('saved a snapshot', { index: appliedIndex, term });
@@ -552,7 +555,7 @@ export class EtcdServer
   private onFatal(e: unknown): void {
     if (this.fatal !== undefined) return;
     this.fatal = e;
-    this.config.logger.error('member stopped by a fatal error', { error: e });
+    this.config.logger.error('member stopped by a fatal error', { error: e, stack: e instanceof Error ? e.stack : undefined });
     // A member that cannot persist or apply must not go on answering: exit like etcd's panic.
     void this.stop().finally(() => this.env.process.exit(1));
   }

@@ -10,6 +10,14 @@
  * it is valid: each was asked after every reader in the round arrived. A round that still gets
  * no answer fails after `roundTimeoutMs`; its readers see the error and may retry.
  */
+
+/** A request-context prefix unique to one member's process: its id, then 32 random bits drawn at start. */
+export function readContextPrefix(memberId: number, random32: number): Uint8Array {
+  const b = Buffer.alloc(12);
+  b.writeBigUInt64BE(BigInt(memberId));
+  b.writeUInt32BE(random32 >>> 0, 8);
+  return b;
+}
 export interface ReadBarrierDeps {
   /** Sends a ReadIndex request tagged with `ctx` (throws if no leader is known). */
   requestReadIndex(ctx: Uint8Array): void;
@@ -35,10 +43,17 @@ export class ReadBarrier {
   private next: Round | undefined;
   private seq = 0;
 
+  /**
+   * `ctxPrefix` starts every round's request context. The leader keeps one pending request per
+   * context and ignores a second one with the same bytes, so contexts must differ between
+   * members and between a member's restarts (etcd tags them with the member id and a time):
+   * give the member id and a value drawn at start.
+   */
   constructor(
     private readonly deps: ReadBarrierDeps,
     private readonly roundTimeoutMs: number,
     private readonly retryMs = DEFAULT_RETRY_MS,
+    private readonly ctxPrefix: Uint8Array = new Uint8Array(0),
   ) {}
 
   /** Resolves when a read started now may be served from local state. */
@@ -123,9 +138,10 @@ export class ReadBarrier {
 
   private newCtx(): string {
     this.seq += 1;
-    // 8 bytes: enough to tell rounds apart for the life of the process.
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(this.seq);
+    // 8 bytes after the prefix: enough to tell rounds apart for the life of the process.
+    const b = Buffer.alloc(this.ctxPrefix.length + 8);
+    b.set(this.ctxPrefix);
+    b.writeDoubleBE(this.seq, this.ctxPrefix.length);
     return b.toString('latin1');
   }
 }

@@ -103,7 +103,13 @@ export class MemberStorage {
    * needed: the in-memory log keeps `catchUpEntries` behind it, the WAL releases segments
    * wholly before what memory keeps.
    */
-  async snapshotAt(index: number, confState: ConfState, catchUpEntries: number): Promise<Snapshot> {
+  /**
+   * Records a snapshot at applied index `index`; undefined, as etcd does, when the log already
+   * holds a newer one: a leader's snapshot persisted while this member was still applying older
+   * entries (it is applied next, and the member's state then covers it).
+   */
+  async snapshotAt(index: number, confState: ConfState, catchUpEntries: number): Promise<Snapshot | undefined> {
+    if (this.raftStorage.snapshot().metadata.index >= index) return undefined;
     const snap = this.raftStorage.createSnapshot(index, confState, new Uint8Array(0));
     await this.snapshotter.save(snap);
     await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });

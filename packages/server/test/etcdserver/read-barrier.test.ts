@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReadBarrier, type ReadBarrierDeps } from '../../src/etcdserver/read-barrier.js';
+import { ReadBarrier, readContextPrefix, type ReadBarrierDeps } from '../../src/etcdserver/read-barrier.js';
 
 interface FakeTimer {
   fn: () => void;
@@ -310,5 +310,29 @@ describe('ReadBarrier', () => {
     }
     const hex = new Set(deps.sent.map((c) => Buffer.from(c).toString('hex')));
     expect(hex.size).toBe(deps.sent.length);
+  });
+
+  it('an answer meant for an earlier process of the member, or for another member, settles nothing', async () => {
+    // Found by the whole-member simulator: contexts were a counter from 1, so a leader's late
+    // answer to a read sent before a restart matched the restarted member's round of the same
+    // number, whose index could be older than writes the new read must see.
+    const before = new Fake();
+    const old = new ReadBarrier(before, 1000, 500, readContextPrefix(0x1b55c6a3067b23, 7));
+    void old.wait().catch(() => undefined);
+    const after = new Fake();
+    const restarted = new ReadBarrier(after, 1000, 500, readContextPrefix(0x1b55c6a3067b23, 8));
+    const other = new Fake();
+    const peer = new ReadBarrier(other, 1000, 500, readContextPrefix(0x12a8f31aad387e, 8));
+    void peer.wait().catch(() => undefined);
+    const w = track(restarted.wait());
+    restarted.onReadState(5, before.last);
+    restarted.onReadState(5, other.last);
+    await flush();
+    expect(after.applied).toHaveLength(0);
+    restarted.onReadState(9, after.last);
+    expect(after.applied.map((a) => a.index)).toEqual([9]);
+    after.applied[0]!.resolve();
+    await flush();
+    expect(w.state).toBe('resolved');
   });
 });
