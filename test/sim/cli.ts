@@ -17,7 +17,8 @@ const USAGE = `npm run sim -- [options]
   --trace             print the event trace of a --seed run even when it passes
   --trace-messages    include every delivered message in the trace
   --members           whole members instead of the Raft core alone (three real members on a
-                      simulated clock, disk, backend and network; with --runs, --first-seed, --seed)
+                      simulated clock, disk, backend and network; with --runs, --first-seed, --seed;
+                      --seed N --trace prints every request, watch response and the end state)
 `;
 
 async function main(): Promise<number> {
@@ -40,7 +41,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.members === true) return members(values.seed, values.runs, values['first-seed']);
+  if (values.members === true) return members(values.seed, values.runs, values['first-seed'], values.trace === true);
   const options: SimOptions = {};
   if (values['cluster-size'] !== undefined) options.clusterSize = int(values['cluster-size']);
   if (values['chaos-ticks'] !== undefined) options.chaosTicks = int(values['chaos-ticks']);
@@ -84,13 +85,13 @@ async function main(): Promise<number> {
 }
 
 /** Whole-member seeds: one (`--seed`) or a batch. */
-async function members(seed: string | undefined, runsFlag: string | undefined, firstFlag: string | undefined): Promise<number> {
+async function members(seed: string | undefined, runsFlag: string | undefined, firstFlag: string | undefined, trace: boolean): Promise<number> {
   const runs = seed !== undefined ? 1 : runsFlag === undefined ? 100 : int(runsFlag);
   const first = seed !== undefined ? int(seed) : firstFlag === undefined ? Math.floor(Math.random() * 2 ** 31) : int(firstFlag);
   const started = Date.now();
   let failed = 0;
   for (let i = 0; i < runs; i++) {
-    const r = await runMemberSwarm(first + i);
+    const r = await runMemberSwarm(first + i, seed !== undefined && trace ? (line) => process.stdout.write(`${line}\n`) : undefined);
     if (!r.ok) {
       failed++;
       process.stdout.write(`seed ${r.seed} FAILED (members)\n  ${r.violation}\n  reproduce: npm run sim -- --members --seed ${r.seed}\n`);

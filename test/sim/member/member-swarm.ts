@@ -88,9 +88,9 @@ const LINEARIZABILITY_STEPS = 2_000_000;
 export type MemberSwarmResult = { readonly seed: number; readonly ok: true; readonly stats: MemberSwarmStats } | { readonly seed: number; readonly ok: false; readonly violation: string };
 
 /** One seed: the whole run decided by it; a violation is the first broken guarantee, in words. */
-export async function runMemberSwarm(seed: number): Promise<MemberSwarmResult> {
+export async function runMemberSwarm(seed: number, trace?: (line: string) => void): Promise<MemberSwarmResult> {
   try {
-    return { seed, ok: true, stats: await swarm(seed) };
+    return { seed, ok: true, stats: await swarm(seed, trace) };
   } catch (e) {
     return { seed, ok: false, violation: e instanceof Error ? e.message : String(e) };
   }
@@ -100,7 +100,7 @@ function check(ok: boolean, message: () => string): void {
   if (!ok) throw new Error(message());
 }
 
-async function swarm(seed: number): Promise<MemberSwarmStats> {
+async function swarm(seed: number, trace: ((line: string) => void) | undefined): Promise<MemberSwarmStats> {
   const rnd = new SeededRandom(seed);
   const queue = new EventQueue<SimEvent>();
   const fates = new SimNetwork(rnd.fork(), { ...HEALTHY_NETWORK, dropRate: rnd.pick([0, 0.01, 0.05]) });
@@ -204,6 +204,13 @@ async function swarm(seed: number): Promise<MemberSwarmStats> {
   for (const w of all) w.close();
   const watchViolations = validateWatches({ watches: watches.map((w) => w.record), events: reference.record.responses.flatMap((r) => r.events), operations: recorder.operations });
   check(watchViolations.length === 0, () => `watch guarantees broken: ${watchViolations.slice(0, 3).map((v) => `${v.kind}${v.watchId === undefined ? '' : ` (watch ${v.watchId})`}: ${v.message}`).join('; ')}`);
+  if (trace !== undefined) {
+    // What the run did, in simulated time: every request and its outcome, every watch response, the members' end state.
+    const infinity = (_k: string, v: unknown): unknown => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v);
+    for (const op of recorder.operations) trace(`op ${op.id} client ${op.client} ${op.endpoint ?? ''} ${op.callMs}..${op.returnMs} ${JSON.stringify(op.request)} ${JSON.stringify(op.outcome, infinity)}`);
+    for (const w of all) for (const r of w.record.responses) trace(`watch ${w.record.id} ${w.record.endpoint} ${JSON.stringify(r)}`);
+    trace(`end ${state()} hashes ${servers.map((s) => s.kv.hashKV(0).hash).join(' ')}`);
+  }
   const linearizable = checkLinearizable(recorder.operations, { maxSteps: LINEARIZABILITY_STEPS, timeoutMs: 60_000 });
   check(linearizable.status !== 'violation', () => `not linearizable: ${linearizable.detail ?? ''}`);
   const hashes = servers.map((s) => s.kv.hashKV(0).hash);

@@ -1,0 +1,3 @@
+import { memberSwarmSuitePart } from './member-swarm-suite.js';
+
+memberSwarmSuitePart(3);
