@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { reproduceCommand, runSimulation, type SimOptions, type SimResult } from './simulation.js';
 import { SIM_PROFILES } from './swarm.js';
-import { runMemberSwarm } from './member/member-swarm.js';
+import { MEMBER_BUGS, type MemberBug, runMemberSwarm } from './member/member-swarm.js';
 
 const USAGE = `npm run sim -- [options]
 
@@ -13,7 +13,8 @@ const USAGE = `npm run sim -- [options]
   --chaos-ticks N     force the length of the fault phase
   --profile NAME      swarm (default: every run a different mix) | stormy (leader churn) |
                       churn (membership changes, transfers and crashes turned up)
-  --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist
+  --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist;
+                      with --members: consistent-index-apart | unsynced-wal | skip-lease-revoke
   --trace             print the event trace of a --seed run even when it passes
   --trace-messages    include every delivered message in the trace
   --members           whole members instead of the Raft core alone (three real members on a
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.members === true) return members(values.seed, values.runs, values['first-seed'], values.trace === true);
+  if (values.members === true) return members(values.seed, values.runs, values['first-seed'], values.trace === true, memberBugs(values.bug ?? []));
   const options: SimOptions = {};
   if (values['cluster-size'] !== undefined) options.clusterSize = int(values['cluster-size']);
   if (values['chaos-ticks'] !== undefined) options.chaosTicks = int(values['chaos-ticks']);
@@ -85,13 +86,18 @@ async function main(): Promise<number> {
 }
 
 /** Whole-member seeds: one (`--seed`) or a batch. */
-async function members(seed: string | undefined, runsFlag: string | undefined, firstFlag: string | undefined, trace: boolean): Promise<number> {
+function memberBugs(names: readonly string[]): MemberBug[] {
+  for (const n of names) if (!(n in MEMBER_BUGS)) throw new Error(`unknown member bug ${n} (${Object.keys(MEMBER_BUGS).join(' | ')})`);
+  return names as MemberBug[];
+}
+
+async function members(seed: string | undefined, runsFlag: string | undefined, firstFlag: string | undefined, trace: boolean, bugs: readonly MemberBug[]): Promise<number> {
   const runs = seed !== undefined ? 1 : runsFlag === undefined ? 100 : int(runsFlag);
   const first = seed !== undefined ? int(seed) : firstFlag === undefined ? Math.floor(Math.random() * 2 ** 31) : int(firstFlag);
   const started = Date.now();
   let failed = 0;
   for (let i = 0; i < runs; i++) {
-    const r = await runMemberSwarm(first + i, seed !== undefined && trace ? (line) => process.stdout.write(`${line}\n`) : undefined);
+    const r = await runMemberSwarm(first + i, { bugs, ...(seed !== undefined && trace ? { trace: (line: string) => void process.stdout.write(`${line}\n`) } : {}) });
     if (!r.ok) {
       failed++;
       process.stdout.write(`seed ${r.seed} FAILED (members)\n  ${r.violation}\n  reproduce: npm run sim -- --members --seed ${r.seed}\n`);

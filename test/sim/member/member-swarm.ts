@@ -88,9 +88,26 @@ const LINEARIZABILITY_STEPS = 2_000_000;
 export type MemberSwarmResult = { readonly seed: number; readonly ok: true; readonly stats: MemberSwarmStats } | { readonly seed: number; readonly ok: false; readonly violation: string };
 
 /** One seed: the whole run decided by it; a violation is the first broken guarantee, in words. */
-export async function runMemberSwarm(seed: number, trace?: (line: string) => void): Promise<MemberSwarmResult> {
+/** Deliberate member bugs (`--members --bug NAME`) the checks must catch. */
+export const MEMBER_BUGS = {
+  /** etcd v3.5's data-inconsistency bug, on every member: a crash between the two commits applies an entry twice. */
+  'consistent-index-apart': (): etcdserver.MemberTestingBugs => ({ consistentIndexApart: true }),
+  /** Every member acknowledges entries before they are durable: a power loss takes committed entries away. */
+  'unsynced-wal': (): etcdserver.MemberTestingBugs => ({ unsyncedWal: true }),
+  /** The first member alone keeps revoked leases and their keys. */
+  'skip-lease-revoke': (name: string): etcdserver.MemberTestingBugs | undefined => (name === 'm1' ? { skipLeaseRevoke: true } : undefined),
+} as const;
+export type MemberBug = keyof typeof MEMBER_BUGS;
+
+export interface MemberSwarmOptions {
+  /** Receives the run's trace (requests, watch responses, end state) when given. */
+  readonly trace?: (line: string) => void;
+  readonly bugs?: readonly MemberBug[];
+}
+
+export async function runMemberSwarm(seed: number, options: MemberSwarmOptions = {}): Promise<MemberSwarmResult> {
   try {
-    return { seed, ok: true, stats: await swarm(seed, trace) };
+    return { seed, ok: true, stats: await swarm(seed, options) };
   } catch (e) {
     return { seed, ok: false, violation: e instanceof Error ? e.message : String(e) };
   }
@@ -100,13 +117,17 @@ function check(ok: boolean, message: () => string): void {
   if (!ok) throw new Error(message());
 }
 
-async function swarm(seed: number, trace: ((line: string) => void) | undefined): Promise<MemberSwarmStats> {
+async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Promise<MemberSwarmStats> {
   const rnd = new SeededRandom(seed);
   const queue = new EventQueue<SimEvent>();
   const fates = new SimNetwork(rnd.fork(), { ...HEALTHY_NETWORK, dropRate: rnd.pick([0, 0.01, 0.05]) });
   const peers = new SimPeers(fates, (ms, fn) => queue.schedule(ms, fn), () => Date.UTC(2026, 0, 1) + queue.now);
   const names = ['m1', 'm2', 'm3'];
   const initialCluster = names.map((n) => `${n}=http://${n}:2380`).join(',');
+  const testingBugs = (name: string): { testingBugs?: etcdserver.MemberTestingBugs } => {
+    const all = bugs.map((b) => MEMBER_BUGS[b](name)).filter((b) => b !== undefined);
+    return all.length === 0 ? {} : { testingBugs: Object.assign({}, ...all) as etcdserver.MemberTestingBugs };
+  };
   const config = (name: string): etcdserver.MemberConfig => ({
     name,
     dataDir: `/${name}`,
@@ -126,6 +147,7 @@ async function swarm(seed: number, trace: ((line: string) => void) | undefined):
     maxTxnOps: 128,
     quotaBackendBytes: 0,
     logger: process.env.SIM_LOG === undefined ? SILENT : traceLogger(name, () => queue.now),
+    ...testingBugs(name),
   });
   const diskRnd = rnd.fork();
   const failures: string[] = [];

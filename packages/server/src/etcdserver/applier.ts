@@ -26,6 +26,7 @@ import type { AlarmStore } from '../maintenance/alarm-store.js';
 import type { ApplyQuota } from '../maintenance/quota-alarmer.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { StateMachine } from './raft-driver.js';
+import type { MemberTestingBugs } from './member-config.js';
 
 /** What a proposer gets back: the response body and the store revision after the apply. */
 export interface ApplyOutcome<Body = unknown> {
@@ -57,6 +58,8 @@ export interface ApplierDeps {
   applyConfChange(entry: Entry, ci: ConsistentIndex): Promise<void>;
   /** Records a member's published name and client URLs inside the entry's write. */
   applyMemberAttributes(req: MemberAttributesRequest, txn: KvWriteTxn): EmptyResult;
+  /** Deliberate bugs for the simulator's checker proofs (MemberConfig.testingBugs). */
+  readonly testingBugs?: MemberTestingBugs;
 }
 
 export class Applier implements StateMachine {
@@ -94,6 +97,7 @@ export class Applier implements StateMachine {
    */
   private batchableRun(entries: readonly Entry[], from: number): { entry: Entry; request: KvWriteRequest }[] {
     const run: { entry: Entry; request: KvWriteRequest }[] = [];
+    if (this.deps.testingBugs?.consistentIndexApart === true) return run;
     for (let i = from; i < entries.length && run.length < MAX_KV_BATCH; i++) {
       const entry = entries[i]!;
       if (entry.type !== EntryType.Normal || entry.data.length === 0) break;
@@ -197,7 +201,10 @@ export class Applier implements StateMachine {
       await state.kv.write(ci, () => undefined);
       return { revision: state.kv.currentRevision, body: {} };
     }
-    const written = await state.kv.write(ci, (txn) => this.run(txn, req));
+    // The consistentIndexApart bug: the data commits at the old consistent index, the index in a second commit.
+    const apart = this.deps.testingBugs?.consistentIndexApart === true;
+    const written = await state.kv.write(apart ? state.kv.consistentIndex : ci, (txn) => this.run(txn, req));
+    if (apart) await state.kv.write(ci, () => undefined);
     if (written.events.length > 0) {
       state.hub.notify(written.revision, written.events);
       state.hub.syncUnsynced();
@@ -216,7 +223,7 @@ export class Applier implements StateMachine {
       return { ID: granted.id, TTL: granted.ttl };
     }
     if ('leaseRevoke' in req) {
-      lessor.revoke(req.leaseRevoke.ID, txn);
+      if (this.deps.testingBugs?.skipLeaseRevoke !== true) lessor.revoke(req.leaseRevoke.ID, txn);
       return {};
     }
     if ('leaseCheckpoint' in req) {

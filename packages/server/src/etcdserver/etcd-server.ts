@@ -197,6 +197,7 @@ export class EtcdServer
       loadSnapshot: (s) => this.loadSnapshot(s),
       afterApply: (index) => this.maybeSnapshot(index),
       onEmptyEntry: (e) => this.onEmptyEntry(e),
+      ...(config.testingBugs === undefined ? {} : { testingBugs: config.testingBugs }),
     });
     this.driver = new RaftDriver(
       node,
@@ -209,6 +210,7 @@ export class EtcdServer
         onFatal: (e) => this.onFatal(e),
       },
       boot.kv.consistentIndex.consistentIndex,
+      config.testingBugs,
     );
     this.readBarrier = new ReadBarrier(
       {

@@ -27,4 +27,15 @@ export interface MemberConfig {
   /** 0 means the default (2 GiB, as etcd). */
   readonly quotaBackendBytes: number;
   readonly logger: Logger;
+  /** Deliberately wrong behaviours, only for proving that the simulator's checkers catch them; no flag sets them. */
+  readonly testingBugs?: MemberTestingBugs;
+}
+
+export interface MemberTestingBugs {
+  /** etcd v3.5's data-inconsistency bug: an entry's writes and its consistent index commit in separate backend transactions. */
+  readonly consistentIndexApart?: boolean;
+  /** Entries are written to the WAL without an fsync: acknowledged to the leader (and counted for commit) before they are durable. */
+  readonly unsyncedWal?: boolean;
+  /** This member applies a lease revocation without revoking anything. */
+  readonly skipLeaseRevoke?: boolean;
 }

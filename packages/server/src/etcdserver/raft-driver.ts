@@ -14,6 +14,7 @@
 import type { RaftNode, Ready } from '../raft/raft-node.js';
 import { MessageType, isEmptySnapshot, type Entry, type Message, type ReadState, type Snapshot, type SoftState } from '../raft/types.js';
 import type { MemberStorage } from '../storage/member-storage.js';
+import type { MemberTestingBugs } from './member-config.js';
 
 /** Sends Raft messages to peers; never blocks and never throws for an unreachable peer. */
 export interface RaftTransport {
@@ -68,6 +69,8 @@ export class RaftDriver {
     private readonly stateMachine: StateMachine,
     private readonly hooks: RaftDriverHooks,
     appliedIndex: number,
+    /** Deliberate bugs for the simulator's checker proofs (MemberConfig.testingBugs). */
+    private readonly testingBugs: Pick<MemberTestingBugs, 'unsyncedWal'> = {},
   ) {
     this.applied = appliedIndex;
   }
@@ -143,7 +146,8 @@ export class RaftDriver {
     // Committed entries are durable already (the Ready contract), so, as in etcd, they are
     // applied while this Ready's own writes persist; a snapshot must be stored before either.
     if (snapshot === undefined && rd.committedEntries.length > 0) this.enqueueApply({ entries: rd.committedEntries });
-    await this.storage.persist(rd.snapshot, rd.entries, rd.hardState, rd.mustSync);
+    // The unsyncedWal bug: entries are acknowledged (and counted for commit) before they are durable.
+    await this.storage.persist(rd.snapshot, rd.entries, rd.hardState, rd.mustSync, this.testingBugs.unsyncedWal === true);
     this.send(late);
     if (snapshot !== undefined) {
       this.enqueueApply({ snapshot });

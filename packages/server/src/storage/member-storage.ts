@@ -82,7 +82,7 @@ export class MemberStorage {
    * entries and hard state in one save, fsynced unless `mustSync` is false (only the commit
    * index moved, as in etcd); then the in-memory log.
    */
-  async persist(snapshot: Snapshot | undefined, entries: readonly Entry[], hardState: HardState | undefined, mustSync = true): Promise<void> {
+  async persist(snapshot: Snapshot | undefined, entries: readonly Entry[], hardState: HardState | undefined, mustSync = true, testingBugNoSync = false): Promise<void> {
     if (snapshot !== undefined && !isEmptySnapshot(snapshot)) {
       await this.snapshotter.save(snapshot);
       await this.wal.saveSnapshotMarker({ index: snapshot.metadata.index, term: snapshot.metadata.term });
@@ -90,7 +90,7 @@ export class MemberStorage {
     }
     if (entries.length > 0 || hardState !== undefined) {
       if (failpointsOn) await hit('walBeforeSave');
-      const sync = mustSync || entries.length > 0;
+      const sync = (mustSync || entries.length > 0) && !testingBugNoSync;
       await this.wal.save(hardState === undefined ? { entries, sync } : { entries, hardState, sync });
       if (failpointsOn) await hit('walAfterSave');
     }
