@@ -34,8 +34,9 @@ const SCAN_LIMIT = 8;
 export function validateWatches(input: WatchCheckInput): WatchViolation[] {
   const ref = new Reference(input.events);
   const rep = new Reporter();
+  const compactedBy = compactionsOf(input.operations);
   for (const w of input.watches) {
-    checkWatch(w, ref, rep);
+    checkWatch(w, ref, rep, compactedBy);
     rep.flush();
   }
   checkWrites(input.operations, ref, rep);
@@ -229,7 +230,21 @@ function ev(e: WatchEventSeen): string {
   return `${e.type} ${JSON.stringify(e.key)}@${e.modRevision}`;
 }
 
-function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter): void {
+/**
+ * Whether a compaction to above `revision` may have run before `atMs`: one that was asked for
+ * by then and did not fail.
+ */
+type CompactedBy = (revision: number, atMs: number) => boolean;
+
+function compactionsOf(operations: readonly Operation[]): CompactedBy {
+  const compactions: { revision: number; callMs: number }[] = [];
+  for (const op of operations) {
+    if (op.request.type === 'compact' && op.outcome.status !== 'failed') compactions.push({ revision: op.request.revision, callMs: op.callMs });
+  }
+  return (revision, atMs) => compactions.some((c) => c.revision > revision && c.callMs <= atMs);
+}
+
+function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter, compactedBy: CompactedBy): void {
   const id = w.id;
   const range = keyRange(w.key, w.end);
   const [rankLo, rankHi] = ref.rankRange(range);
@@ -357,7 +372,7 @@ function checkWatch(w: WatchRecord, ref: Reference, rep: Reporter): void {
 
       if (refE !== undefined) checkFields(id, e, refE, rep);
       else if (ref.covers(rev)) rep.add(id, 'fields', `${ev(e)} is not in the reference history`);
-      checkPrevKv(w, e, refE, rep);
+      checkPrevKv(w, e, refE, rep, compactedBy(rev - 1, r.receivedMs));
 
       if (rev > lastEventRev) lastEventRev = rev;
       if (rev > streamLastEventRev) streamLastEventRev = rev;
@@ -411,7 +426,8 @@ function checkFields(id: number, e: WatchEventSeen, refE: WatchEventSeen, rep: R
   if (diffs.length > 0) rep.add(id, 'fields', `${ev(e)}: ${diffs.join(', ')} (got != reference)`);
 }
 
-function checkPrevKv(w: WatchRecord, e: WatchEventSeen, refE: WatchEventSeen | undefined, rep: Reporter): void {
+/** `prevCompacted`: the event's previous revision may have been compacted before the watch got it. */
+function checkPrevKv(w: WatchRecord, e: WatchEventSeen, refE: WatchEventSeen | undefined, rep: Reporter, prevCompacted: boolean): void {
   if (!w.prevKv) {
     if (e.prevKv !== undefined) rep.add(w.id, 'prevKv', `${ev(e)} carries a prevKv the watch did not ask for`);
     return;
@@ -426,7 +442,10 @@ function checkPrevKv(w: WatchRecord, e: WatchEventSeen, refE: WatchEventSeen | u
   // reference read it) there is nothing trustworthy to compare against.
   const want = refE?.prevKv;
   if (want === undefined) return;
-  if (e.prevKv === undefined) rep.add(w.id, 'prevKv', `${ev(e)} lacks prevKv; reference has ${kvText(want)}`);
+  // etcd reads prev_kv at the event's revision - 1 and leaves it out once that is compacted.
+  if (e.prevKv === undefined) {
+    if (!prevCompacted) rep.add(w.id, 'prevKv', `${ev(e)} lacks prevKv; reference has ${kvText(want)}`);
+  }
   else if (!kvEqual(e.prevKv, want)) rep.add(w.id, 'prevKv', `${ev(e)} prevKv ${kvText(e.prevKv)} != reference ${kvText(want)}`);
 }
 

@@ -14,7 +14,8 @@ const USAGE = `npm run sim -- [options]
   --profile NAME      swarm (default: every run a different mix) | stormy (leader churn) |
                       churn (membership changes, transfers and crashes turned up)
   --bug NAME          switch on a deliberate bug: commit-older-term | vote-twice | send-before-persist;
-                      with --members: consistent-index-apart | unsynced-wal | skip-lease-revoke
+                      with --members: consistent-index-apart | unsynced-wal | skip-lease-revoke |
+                      watch-skips-compacted
   --trace             print the event trace of a --seed run even when it passes
   --trace-messages    include every delivered message in the trace
   --members           whole members instead of the Raft core alone (three real members on a

@@ -4,7 +4,7 @@
  * everything restarts and heals, and every member must hold every acknowledged write, at the
  * same revision with the same HashKV. Run by `npm run sim -- --members` and member-swarm.test.ts.
  */
-import { SeededRandom } from '@kvfleet/core';
+import { type RandomSource, SeededRandom } from '@kvfleet/core';
 import type { etcdserver } from '@kvfleet/server';
 import { EventQueue } from '../event-queue.js';
 import { HEALTHY_NETWORK, SimNetwork } from '../network.js';
@@ -65,6 +65,10 @@ export interface MemberSwarmStats {
   readonly unknown: number;
   readonly mix: TrafficMix;
   readonly crashes: number;
+  /** Times a member was cut off from the others. */
+  readonly partitions: number;
+  /** Compactions that succeeded. */
+  readonly compactions: number;
   /** Watches checked against the reference watch, and the events the reference saw. */
   readonly watches: number;
   readonly watchEvents: number;
@@ -96,6 +100,8 @@ export const MEMBER_BUGS = {
   'unsynced-wal': (): etcdserver.MemberTestingBugs => ({ unsyncedWal: true }),
   /** The first member alone keeps revoked leases and their keys. */
   'skip-lease-revoke': (name: string): etcdserver.MemberTestingBugs | undefined => (name === 'm1' ? { skipLeaseRevoke: true } : undefined),
+  /** Every member resumes a watch behind a compaction from what is left, skipping events, instead of canceling it. */
+  'watch-skips-compacted': (): etcdserver.MemberTestingBugs => ({ skipCompactedWatchEvents: true }),
 } as const;
 export type MemberBug = keyof typeof MEMBER_BUGS;
 
@@ -181,8 +187,28 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   };
   let crashes = 0;
   const faults = rnd.fork();
+  // More faults, drawn apart so the crash schedule above stays what it was for each seed.
+  const chaos = rnd.fork();
+  const partitionChance = chaos.pick([0, 0.0003, 0.001]);
+  const jumpChance = chaos.pick([0, 0.0003]);
+  let partitions = 0;
+  let partitioned = false;
+  const compaction = startCompactor(chaos.pick([0, 200, 700]), chaos.fork(), reference, recorder, simClients(peers, FIRST_CLIENT_ID - 3, endpoints), endpoints, sleep, now);
   await runFor(queue, 3000, () => {
     if (watches.length < watchCount && watchRng.chance(0.002)) openWatch();
+    const ids = members.map((m) => m.sim.memberId).filter((id) => id !== 0);
+    if (!partitioned && ids.length === members.length && chaos.chance(partitionChance)) {
+      // One member cut off from the others (clients still reach it), healed 100 to 800 ms later.
+      const alone = chaos.pick(ids);
+      fates.partition([alone], ids.filter((id) => id !== alone));
+      partitioned = true;
+      partitions++;
+      queue.schedule(100 + chaos.int(700), () => {
+        fates.heal();
+        partitioned = false;
+      });
+    }
+    if (chaos.chance(jumpChance)) chaos.pick(members).sim.clock.jump(chaos.pick([-30_000, -1_000, 1_000, 60_000]));
     const up = members.filter((x) => x.server !== undefined);
     if (up.length === 3 && faults.chance(0.0005)) {
       const m = faults.pick(up);
@@ -194,7 +220,7 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   });
   check(failures.length === 0, () => failures.join('; '));
   let trafficDone = false;
-  void traffic.stop().then(() => (trafficDone = true));
+  void Promise.all([traffic.stop(), compaction.stop()]).then(() => (trafficDone = true));
   await runUntil(queue, () => trafficDone, 5000, 'clients finishing their last requests');
   // Heal: every member up, writes stopped; they must converge on every acknowledged write.
   await runUntil(queue, () => failures.length > 0 || members.every((m) => m.server !== undefined), 5000, 'every member up');
@@ -237,5 +263,46 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   check(linearizable.status !== 'violation', () => `not linearizable: ${linearizable.detail ?? ''}`);
   const hashes = servers.map((s) => s.kv.hashKV(0).hash);
   check(new Set(hashes).size === 1, () => `HashKV differs at revision ${servers[0]!.kv.currentRevision}: ${hashes.join(' ')}`);
-  return { ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
+  return { ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, partitions, compactions: compaction.done(), watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
+}
+
+/**
+ * Compaction every `everyMs` (0: none), as the robustness scenarios do it: to 20 revisions
+ * behind what the reference watch has seen (it must keep every event), through a random member,
+ * recorded in the history.
+ */
+function startCompactor(
+  everyMs: number,
+  rng: RandomSource,
+  reference: RecordedWatch,
+  recorder: HistoryRecorder,
+  clients: ReturnType<typeof simClients>,
+  endpoints: readonly string[],
+  sleep: (ms: number) => Promise<void>,
+  now: () => number,
+): { stop(): Promise<void>; done(): number } {
+  let running = everyMs > 0;
+  let compacted = 0;
+  let done = 0;
+  const loop = (async () => {
+    while (running) {
+      await sleep(everyMs);
+      const target = reference.lastRevision - 20;
+      if (!running || target <= compacted + 5) continue;
+      const url = endpoints[rng.int(endpoints.length)]!;
+      const request = { type: 'compact', revision: target } as const;
+      const outcome = await recorder.record(-2, url, request, () => runRequest(clients.get(url)!, request, 1000, now));
+      if (outcome.status === 'ok') {
+        compacted = target;
+        done++;
+      }
+    }
+  })();
+  return {
+    stop: () => {
+      running = false;
+      return loop;
+    },
+    done: () => done,
+  };
 }

@@ -253,6 +253,12 @@ export class SimPeers {
           }
         }),
       });
+      // A handler ends a stream with a status by emitting 'error' on its call (grpc-js sends that
+      // as the call's status): the client gets it as its error.
+      server.on('error', (err: Partial<grpc.StatusObject>) => {
+        unregister();
+        this.schedule(this.hop(t.net.id, fromId) ?? t.there, () => fail(status(err.code ?? 2, err.details ?? 'unknown')));
+      });
       this.schedule(t.there, () => {
         if (!t.net.isOpen) return fail(status(UNAVAILABLE, 'Connection dropped'));
         t.method.handler(server);

@@ -35,7 +35,11 @@ export class WatchHub implements StreamHost {
   private work = 0;
   private sentEvents = 0;
 
-  constructor(private readonly store: WatchHistory) {
+  constructor(
+    private readonly store: WatchHistory,
+    /** Deliberately wrong behaviour, only for proving that the simulator's watch checks catch it. */
+    private readonly testingBugs: { readonly skipCompactedEvents?: boolean } = {},
+  ) {
     this.rev = store.currentRevision;
   }
 
@@ -142,6 +146,12 @@ export class WatchHub implements StreamHost {
         if (this.store.relayBehind?.(w) === true) {
           this.unsynced.delete(w);
           this.relayed.add(w);
+        } else if (this.testingBugs.skipCompactedEvents === true && w.minRev < first) {
+          // The bug: the watcher goes on from the oldest history left, its compacted events skipped.
+          w.minRev = first;
+          ready.push(w);
+          readyIndex.add(w);
+          from = Math.min(from, w.minRev);
         } else {
           this.cancelCompacted(w, compacted);
         }

@@ -126,7 +126,7 @@ export class EtcdServer
     this.state = {
       kv: boot.kv,
       lessor: recoverLessor(backend, boot.kv, this.lessorOptions()),
-      hub: new WatchHub(boot.kv),
+      hub: new WatchHub(boot.kv, { skipCompactedEvents: config.testingBugs?.skipCompactedWatchEvents === true }),
     };
     const node = new RaftNode({
       id: this.memberId,
@@ -507,7 +507,7 @@ export class EtcdServer
     const kv = await KvStore.open(this.backend);
     this.state.kv = kv;
     this.state.lessor = recoverLessor(this.backend, kv, this.lessorOptions());
-    this.state.hub = new WatchHub(kv);
+    this.state.hub = new WatchHub(kv, { skipCompactedEvents: this.config.testingBugs?.skipCompactedWatchEvents === true });
     const view = this.backend.readTxn();
     try {
       this.membership.replaceAll(readMembers(view));

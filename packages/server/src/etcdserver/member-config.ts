@@ -38,4 +38,6 @@ export interface MemberTestingBugs {
   readonly unsyncedWal?: boolean;
   /** This member applies a lease revocation without revoking anything. */
   readonly skipLeaseRevoke?: boolean;
+  /** A watcher behind a compaction goes on from the oldest history left instead of being canceled. */
+  readonly skipCompactedWatchEvents?: boolean;
 }
