@@ -1,14 +1,17 @@
 /**
- * A first whole-member swarm: three real members on the simulated world, writes going to random
- * members while members crash (power loss, tearing the last unsynced write) and restart; then
- * everything restarts and heals, and every member must hold every acknowledged write, at the
- * same revision with the same HashKV. Run by `npm run sim -- --members` and member-swarm.test.ts.
+ * The whole-member swarm: three real members on the simulated world serving client traffic and
+ * watches through their own gRPC handlers, while members crash (power loss, tearing the last
+ * unsynced write) and restart, get cut off, see their wall clocks jump, and the store is
+ * compacted; then everything heals and the checks run (docs/simulation.md, "Whole members").
+ * Run by `npm run sim -- --members` and member-swarm-{1,2,3}.test.ts.
  */
 import { type RandomSource, SeededRandom } from '@kvfleet/core';
 import type { etcdserver } from '@kvfleet/server';
 import { EventQueue } from '../event-queue.js';
 import { HEALTHY_NETWORK, SimNetwork } from '../network.js';
 import type { SimEvent } from './sim-clock.js';
+import { runFor, runUntil } from './sim-run.js';
+import { runLeasePhase } from './sim-leases.js';
 import { SimMember } from './sim-member.js';
 import { SimPeers } from './sim-peers.js';
 import { FIRST_CLIENT_ID, simClients, startSimTraffic } from './sim-traffic.js';
@@ -29,35 +32,6 @@ function traceLogger(name: string, now: () => number): Record<'debug' | 'info' |
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-/** Lets every promise the last event started settle (no real I/O runs in a simulated member). */
-async function settle(queue: EventQueue<SimEvent>): Promise<void> {
-  for (let i = 0; i < 3 && queue.size() === 0; i++) await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-}
-
-/** Runs the next event due by `end`; false when none is. */
-async function step(queue: EventQueue<SimEvent>, end: number): Promise<boolean> {
-  await settle(queue);
-  if ((queue.peekTime() ?? Infinity) > end) return false;
-  queue.pop()!();
-  return true;
-}
-
-async function runFor(queue: EventQueue<SimEvent>, ms: number, each?: () => void): Promise<void> {
-  const end = queue.now + ms;
-  do each?.();
-  while (await step(queue, end));
-  queue.now = end;
-}
-
-async function runUntil(queue: EventQueue<SimEvent>, done: () => boolean, limitMs: number, what: string, state?: () => string): Promise<void> {
-  const end = queue.now + limitMs;
-  if (process.env.SIM_LOG !== undefined) process.stderr.write(`${String(queue.now).padStart(6)} sim waiting for ${what}\n`);
-  while (!done()) {
-    if (!(await step(queue, end))) throw new Error(`${what}: not within ${limitMs} ms of simulated time${state === undefined ? '' : ` (${state()})`}`);
-  }
-}
-
 export interface MemberSwarmStats {
   /** Client requests by outcome. */
   readonly ok: number;
@@ -69,6 +43,8 @@ export interface MemberSwarmStats {
   readonly partitions: number;
   /** Compactions that succeeded. */
   readonly compactions: number;
+  /** Leases the lease phase let expire (and checked gone with their keys on every member). */
+  readonly leasesExpired: number;
   /** Watches checked against the reference watch, and the events the reference saw. */
   readonly watches: number;
   readonly watchEvents: number;
@@ -263,7 +239,32 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   check(linearizable.status !== 'violation', () => `not linearizable: ${linearizable.detail ?? ''}`);
   const hashes = servers.map((s) => s.kv.hashKV(0).hash);
   check(new Set(hashes).size === 1, () => `HashKV differs at revision ${servers[0]!.kv.currentRevision}: ${hashes.join(' ')}`);
-  return { ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, partitions, compactions: compaction.done(), watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
+  // Leases with expiry and keep-alives, outside the history the model checks.
+  const leaseRng = rnd.fork();
+  const leasePhase = await runLeasePhase({
+    queue,
+    peers,
+    clientId: FIRST_CLIENT_ID - 4,
+    endpoints,
+    rng: leaseRng,
+    now,
+    servers: () => members.map((m) => m.server),
+    crashOne: () => {
+      const m = leaseRng.pick(members);
+      m.sim.crash();
+      m.server = undefined;
+      crashes++;
+      queue.schedule(50 + leaseRng.int(500), () => start(m));
+    },
+    state,
+  });
+  check(failures.length === 0, () => failures.join('; '));
+  const after = members.map((m) => m.server!);
+  await runUntil(queue, () => new Set(after.map((s) => s.kv.currentRevision)).size === 1 && after.every((s) => s.appliedIndex === after[0]!.appliedIndex), 10_000, 'convergence after the lease phase', state);
+  const leaseHashes = after.map((s) => s.kv.hashKV(0).hash);
+  check(new Set(leaseHashes).size === 1, () => `HashKV differs after the lease phase at revision ${after[0]!.kv.currentRevision}: ${leaseHashes.join(' ')}`);
+  return {
+    leasesExpired: leasePhase.expired, ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, partitions, compactions: compaction.done(), watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
 }
 
 /**
