@@ -43,6 +43,9 @@ export interface MemberSwarmStats {
   readonly partitions: number;
   /** Compactions that succeeded. */
   readonly compactions: number;
+  /** The cluster's size, and how often a member's disk turned slow. */
+  readonly members: number;
+  readonly slowDisks: number;
   /** Leases the lease phase let expire (and checked gone with their keys on every member). */
   readonly leasesExpired: number;
   /** Watches checked against the reference watch, and the events the reference saw. */
@@ -104,7 +107,9 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   const queue = new EventQueue<SimEvent>();
   const fates = new SimNetwork(rnd.fork(), { ...HEALTHY_NETWORK, dropRate: rnd.pick([0, 0.01, 0.05]) });
   const peers = new SimPeers(fates, (ms, fn) => queue.schedule(ms, fn), () => Date.UTC(2026, 0, 1) + queue.now);
-  const names = ['m1', 'm2', 'm3'];
+  // Drawn from a fork of its own so every other draw stays what it was for each seed.
+  const shape = new SeededRandom(seed ^ 0x5eed);
+  const names = Array.from({ length: shape.pick([3, 3, 5]) }, (_, i) => `m${i + 1}`);
   const initialCluster = names.map((n) => `${n}=http://${n}:2380`).join(',');
   const testingBugs = (name: string): { testingBugs?: etcdserver.MemberTestingBugs } => {
     const all = bugs.map((b) => MEMBER_BUGS[b](name)).filter((b) => b !== undefined);
@@ -132,10 +137,19 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     ...testingBugs(name),
   });
   const diskRnd = rnd.fork();
+  const slowDiskUntil = new Map<string, number>();
+  const slowDiskChance = shape.pick([0, 0.0002, 0.001]);
+  let slowDisks = 0;
   const failures: string[] = [];
   const members = names.map((name, i) => ({
     name,
-    sim: new SimMember(queue, peers, { seed: seed * 10 + i, diskDelay: () => 1 + diskRnd.int(4), tear: (n) => diskRnd.int(n + 1), onExit: (code) => failures.push(`${name} exited with code ${code}`) }),
+    sim: new SimMember(queue, peers, {
+      seed: seed * 10 + i,
+      // A slow disk now and then: commits take 50 to 250 ms for a while.
+      diskDelay: () => (queue.now < (slowDiskUntil.get(name) ?? 0) ? 50 + diskRnd.int(200) : 1 + diskRnd.int(4)),
+      tear: (n) => diskRnd.int(n + 1),
+      onExit: (code) => failures.push(`${name} exited with code ${code}`),
+    }),
     server: undefined as etcdserver.EtcdServer | undefined,
   }));
   const start = (m: (typeof members)[number]): void => {
@@ -186,7 +200,11 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     }
     if (chaos.chance(jumpChance)) chaos.pick(members).sim.clock.jump(chaos.pick([-30_000, -1_000, 1_000, 60_000]));
     const up = members.filter((x) => x.server !== undefined);
-    if (up.length === 3 && faults.chance(0.0005)) {
+    if (shape.chance(slowDiskChance)) {
+      slowDiskUntil.set(shape.pick(names), queue.now + 200 + shape.int(800));
+      slowDisks++;
+    }
+    if (up.length === members.length && faults.chance(0.0005)) {
       const m = faults.pick(up);
       m.sim.crash();
       m.server = undefined;
@@ -264,6 +282,8 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   const leaseHashes = after.map((s) => s.kv.hashKV(0).hash);
   check(new Set(leaseHashes).size === 1, () => `HashKV differs after the lease phase at revision ${after[0]!.kv.currentRevision}: ${leaseHashes.join(' ')}`);
   return {
+    members: members.length,
+    slowDisks,
     leasesExpired: leasePhase.expired, ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, partitions, compactions: compaction.done(), watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
 }
 
