@@ -9,10 +9,12 @@ export function memberSwarmSuitePart(part: number): void {
   const count = MEMBER_SEEDS_IN_NPM_TEST / MEMBER_SWARM_PARTS;
   const first = (part - 1) * count + 1;
   describe('whole members under crashes, with client traffic and watches through their gRPC handlers', () => {
-    it(`seeds ${first}..${first + count - 1}: linearizable histories, etcd's watch guarantees, one HashKV`, async () => {
+    it(`seeds ${first}..${first + count - 1}: linearizable histories, etcd's watch guarantees, leases, membership changes, one HashKV`, async () => {
       let ok = 0;
       let crashes = 0;
       let watchEvents = 0;
+      let membershipChanges = 0;
+      let fiveMembers = 0;
       const mixes = new Set<string>();
       const failures: string[] = [];
       for (let seed = first; seed < first + count; seed++) {
@@ -25,14 +27,19 @@ export function memberSwarmSuitePart(part: number): void {
         ok += r.stats.ok;
         crashes += r.stats.crashes;
         watchEvents += r.stats.watchEvents;
+        membershipChanges += r.stats.membershipChanges;
+        if (r.stats.members === 5) fiveMembers++;
         mixes.add(r.stats.mix);
       }
       expect(failures.join('\n')).toBe('');
-      // Not vacuous: requests succeeded, members crashed, watches saw events, both traffic mixes ran.
+      // Not vacuous: requests succeeded, members crashed, watches saw events, both traffic mixes
+      // ran, members were added and removed, some clusters had five members.
       expect(ok).toBeGreaterThan(100 * count);
       expect(crashes).toBeGreaterThan(count / 2);
       expect(watchEvents).toBeGreaterThan(50 * count);
       expect(mixes.size).toBe(2);
+      expect(membershipChanges).toBeGreaterThan(count / 10);
+      expect(fiveMembers).toBeGreaterThan(count / 10);
     }, 600_000);
   });
 }

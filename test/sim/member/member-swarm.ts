@@ -12,6 +12,7 @@ import { HEALTHY_NETWORK, SimNetwork } from '../network.js';
 import type { SimEvent } from './sim-clock.js';
 import { runFor, runUntil } from './sim-run.js';
 import { runLeasePhase } from './sim-leases.js';
+import { changeMembership } from './sim-membership.js';
 import { SimMember } from './sim-member.js';
 import { SimPeers } from './sim-peers.js';
 import { FIRST_CLIENT_ID, simClients, startSimTraffic } from './sim-traffic.js';
@@ -43,8 +44,9 @@ export interface MemberSwarmStats {
   readonly partitions: number;
   /** Compactions that succeeded. */
   readonly compactions: number;
-  /** The cluster's size, and how often a member's disk turned slow. */
+  /** The founding cluster's size, the membership changes made (each: a learner added and promoted, an older member removed), and how often a member's disk turned slow. */
   readonly members: number;
+  readonly membershipChanges: number;
   readonly slowDisks: number;
   /** Leases the lease phase let expire (and checked gone with their keys on every member). */
   readonly leasesExpired: number;
@@ -115,15 +117,15 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     const all = bugs.map((b) => MEMBER_BUGS[b](name)).filter((b) => b !== undefined);
     return all.length === 0 ? {} : { testingBugs: Object.assign({}, ...all) as etcdserver.MemberTestingBugs };
   };
-  const config = (name: string): etcdserver.MemberConfig => ({
+  const config = (name: string, join: string | undefined): etcdserver.MemberConfig => ({
     name,
     dataDir: `/${name}`,
     listenClientUrls: [`http://${name}:2379`],
     advertiseClientUrls: [`http://${name}:2379`],
     listenPeerUrls: [`http://${name}:2380`],
     initialAdvertisePeerUrls: [`http://${name}:2380`],
-    initialCluster,
-    initialClusterState: 'new',
+    initialCluster: join ?? initialCluster,
+    initialClusterState: join === undefined ? 'new' : 'existing',
     initialClusterToken: 'sim',
     backend: 'lmdb',
     snapshotCount: 50,
@@ -141,21 +143,56 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   const slowDiskChance = shape.pick([0, 0.0002, 0.001]);
   let slowDisks = 0;
   const failures: string[] = [];
-  const members = names.map((name, i) => ({
-    name,
-    sim: new SimMember(queue, peers, {
-      seed: seed * 10 + i,
-      // A slow disk now and then: commits take 50 to 250 ms for a while.
-      diskDelay: () => (queue.now < (slowDiskUntil.get(name) ?? 0) ? 50 + diskRnd.int(200) : 1 + diskRnd.int(4)),
-      tear: (n) => diskRnd.int(n + 1),
-      onExit: (code) => failures.push(`${name} exited with code ${code}`),
-    }),
-    server: undefined as etcdserver.EtcdServer | undefined,
-  }));
-  const start = (m: (typeof members)[number]): void => {
-    void m.sim.start(config(m.name)).then(
-      (s) => (m.server = s),
-      (e: unknown) => failures.push(`${m.name} failed to start: ${String(e)}`),
+  interface SwarmMember {
+    readonly name: string;
+    readonly sim: SimMember;
+    server: etcdserver.EtcdServer | undefined;
+    /** The cluster it joined (`--initial-cluster` with state existing), for a member added during the run. */
+    readonly join: string | undefined;
+    /** Asked to leave: it may stop on its own (exit 0). */
+    removing: boolean;
+    removed: boolean;
+    memberId(): number;
+  }
+  const members: SwarmMember[] = [];
+  const newMember = (name: string, join: string | undefined): SwarmMember => {
+    const m: SwarmMember = {
+      name,
+      join,
+      server: undefined,
+      removing: false,
+      removed: false,
+      memberId: () => m.sim.memberId,
+      sim: new SimMember(queue, peers, {
+        seed: seed * 10 + members.length,
+        // A slow disk now and then: commits take 50 to 250 ms for a while.
+        diskDelay: () => (queue.now < (slowDiskUntil.get(name) ?? 0) ? 50 + diskRnd.int(200) : 1 + diskRnd.int(4)),
+        tear: (n) => diskRnd.int(n + 1),
+        onExit: (code) => {
+          m.server = undefined;
+          // A removed member stops by itself, as etcd's does; any other exit is a failure.
+          if (code === 0 && m.removing) m.removed = true;
+          else failures.push(`${name} exited with code ${code}`);
+        },
+      }),
+    };
+    members.push(m);
+    return m;
+  };
+  /** Members in the cluster and not leaving it. */
+  const live = (): SwarmMember[] => members.filter((m) => !m.removing && !m.removed);
+  for (const name of names) newMember(name, undefined);
+  const start = (m: SwarmMember, attempt = 0): void => {
+    void m.sim.start(config(m.name, m.join)).then(
+      (s) => {
+        if (!m.removed) m.server = s;
+      },
+      (e: unknown) => {
+        // A joiner that asked a peer which had not applied its addition yet is refused, as etcd's
+        // is; a supervisor starts it again (as Kubernetes restarts a failed pod).
+        if (m.join !== undefined && attempt < 10 && String(e).includes('member count is unequal')) queue.schedule(300, () => start(m, attempt + 1));
+        else failures.push(`${m.name} failed to start: ${String(e)}`);
+      },
     );
   };
   members.forEach(start);
@@ -177,6 +214,25 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   };
   let crashes = 0;
   const faults = rnd.fork();
+  // Membership changes (add a learner, promote it, remove an older member), drawn apart as well.
+  const membershipRng = new SeededRandom(seed ^ 0xc1a5);
+  const membershipChance = membershipRng.pick([0, 0, 0.0005]);
+  let changing = false;
+  const changes: string[] = [];
+  const changeCtx = {
+    peers,
+    clientId: FIRST_CLIENT_ID - 5,
+    rng: membershipRng,
+    sleep,
+    now,
+    live,
+    join: (name: string, cluster: string): SwarmMember => {
+      const m = newMember(name, cluster);
+      start(m);
+      return m;
+    },
+    removing: (m: SwarmMember) => void (m.removing = true),
+  };
   // More faults, drawn apart so the crash schedule above stays what it was for each seed.
   const chaos = rnd.fork();
   const partitionChance = chaos.pick([0, 0.0003, 0.001]);
@@ -186,8 +242,8 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   const compaction = startCompactor(chaos.pick([0, 200, 700]), chaos.fork(), reference, recorder, simClients(peers, FIRST_CLIENT_ID - 3, endpoints), endpoints, sleep, now);
   await runFor(queue, 3000, () => {
     if (watches.length < watchCount && watchRng.chance(0.002)) openWatch();
-    const ids = members.map((m) => m.sim.memberId).filter((id) => id !== 0);
-    if (!partitioned && ids.length === members.length && chaos.chance(partitionChance)) {
+    const ids = live().map((m) => m.sim.memberId).filter((id) => id !== 0);
+    if (!partitioned && ids.length === live().length && chaos.chance(partitionChance)) {
       // One member cut off from the others (clients still reach it), healed 100 to 800 ms later.
       const alone = chaos.pick(ids);
       fates.partition([alone], ids.filter((id) => id !== alone));
@@ -198,13 +254,23 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
         partitioned = false;
       });
     }
-    if (chaos.chance(jumpChance)) chaos.pick(members).sim.clock.jump(chaos.pick([-30_000, -1_000, 1_000, 60_000]));
-    const up = members.filter((x) => x.server !== undefined);
+    if (chaos.chance(jumpChance)) chaos.pick(live()).sim.clock.jump(chaos.pick([-30_000, -1_000, 1_000, 60_000]));
+    const up = live().filter((x) => x.server !== undefined);
+    if (!changing && up.length === live().length && membershipRng.chance(membershipChance)) {
+      changing = true;
+      void changeMembership(changeCtx, `m${members.length + 1}`).then(
+        (done) => {
+          changes.push(done);
+          changing = false;
+        },
+        (e: unknown) => failures.push(`membership change failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    }
     if (shape.chance(slowDiskChance)) {
       slowDiskUntil.set(shape.pick(names), queue.now + 200 + shape.int(800));
       slowDisks++;
     }
-    if (up.length === members.length && faults.chance(0.0005)) {
+    if (up.length === live().length && faults.chance(0.0005)) {
       const m = faults.pick(up);
       m.sim.crash();
       m.server = undefined;
@@ -216,17 +282,22 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   let trafficDone = false;
   void Promise.all([traffic.stop(), compaction.stop()]).then(() => (trafficDone = true));
   await runUntil(queue, () => trafficDone, 5000, 'clients finishing their last requests');
-  // Heal: every member up, writes stopped; they must converge on every acknowledged write.
-  await runUntil(queue, () => failures.length > 0 || members.every((m) => m.server !== undefined), 5000, 'every member up');
+  // Heal: the membership change in progress done, removed members stopped, every other member
+  // up, writes stopped; they must converge on every acknowledged write.
+  await runUntil(queue, () => failures.length > 0 || (!changing && members.every((m) => (m.removing ? m.removed : m.server !== undefined))), 10_000, 'membership settled, every member up', () =>
+    members.map((m) => `${m.name}${m.removing ? (m.removed ? ' removed' : ' being removed') : m.server === undefined ? ' down' : ' up'}`).join(', '),
+  );
   check(failures.length === 0, () => failures.join('; '));
   while (watches.length < watchCount) openWatch();
-  const servers = members.map((m) => m.server!);
-  const state = (): string => servers.map((s, i) => `${names[i]}: ${s.isLeader ? 'leader' : `follower of ${s.leaderId.toString(16)}`} term ${s.raftTerm} commit ${s.committedIndex} applied ${s.appliedIndex} revision ${s.kv.currentRevision}`).join('; ');
+  const servers = live().map((m) => m.server!);
+  const liveNames = live().map((m) => m.name);
+  const state = (): string => servers.map((s, i) => `${liveNames[i]}: ${s.isLeader ? 'leader' : `follower of ${s.leaderId.toString(16)}`} term ${s.raftTerm} commit ${s.committedIndex} applied ${s.appliedIndex} revision ${s.kv.currentRevision}`).join('; ');
   await runUntil(queue, () => failures.length > 0 || servers.some((s) => s.isLeader) && new Set(servers.map((s) => s.kv.currentRevision)).size === 1 && servers.every((s) => s.appliedIndex === servers[0]!.appliedIndex), 10_000, 'convergence', state);
   check(failures.length === 0, () => failures.join('; '));
   // A linearizable read of the whole keyspace through every member, checked with the rest.
-  const reader = simClients(peers, FIRST_CLIENT_ID - 1, endpoints);
-  for (const url of endpoints) {
+  const liveUrls = liveNames.map((n) => `http://${n}:2379`);
+  const reader = simClients(peers, FIRST_CLIENT_ID - 1, liveUrls);
+  for (const url of liveUrls) {
     const read = { type: 'range', key: PREFIX, end: PREFIX_END } as const;
     // Retried as a client would: a lossy link can lose a ReadIndex answer and its resend.
     let outcome: Outcome | undefined;
@@ -263,12 +334,12 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     queue,
     peers,
     clientId: FIRST_CLIENT_ID - 4,
-    endpoints,
+    endpoints: liveUrls,
     rng: leaseRng,
     now,
-    servers: () => members.map((m) => m.server),
+    servers: () => live().map((m) => m.server),
     crashOne: () => {
-      const m = leaseRng.pick(members);
+      const m = leaseRng.pick(live());
       m.sim.crash();
       m.server = undefined;
       crashes++;
@@ -277,12 +348,13 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     state,
   });
   check(failures.length === 0, () => failures.join('; '));
-  const after = members.map((m) => m.server!);
+  const after = live().map((m) => m.server!);
   await runUntil(queue, () => new Set(after.map((s) => s.kv.currentRevision)).size === 1 && after.every((s) => s.appliedIndex === after[0]!.appliedIndex), 10_000, 'convergence after the lease phase', state);
   const leaseHashes = after.map((s) => s.kv.hashKV(0).hash);
   check(new Set(leaseHashes).size === 1, () => `HashKV differs after the lease phase at revision ${after[0]!.kv.currentRevision}: ${leaseHashes.join(' ')}`);
   return {
-    members: members.length,
+    members: names.length,
+    membershipChanges: changes.length,
     slowDisks,
     leasesExpired: leasePhase.expired, ok: traffic.stats.ok, failed: traffic.stats.failed, unknown: traffic.stats.unknown, mix, crashes, partitions, compactions: compaction.done(), watches: watches.length, watchEvents: reference.record.responses.reduce((n, r) => n + r.events.length, 0), linearizability: linearizable.status, simulatedMs: queue.now };
 }

@@ -69,6 +69,12 @@ async function create(config: MemberConfig, env: MemberEnv, layout: DataDirLayou
     // Joining: the running members say who we are (MemberAdd chose the id) and which cluster
     // this is; the leader's first message is then a snapshot with the data and the member list.
     const joined = await joinExisting(config, env, cluster.members.length);
+    // The member list in the backend, before the WAL exists: a joiner that restarts before the
+    // leader's snapshot reaches it must still know its peers, or it could never answer them
+    // (found by the whole-member simulator). The snapshot replaces it.
+    await kv.write({ consistentIndex: 0, consistentTerm: 0 }, (txn) => {
+      for (const m of joined.members) writeMember(txn, m);
+    });
     const storage = await MemberStorage.create(layout, joined.identity, {}, walOptions);
     return { layout, identity: joined.identity, storage, backend, kv, members: joined.members, snapshot: undefined, hardState: undefined, restarted: false };
   }

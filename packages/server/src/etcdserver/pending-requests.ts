@@ -26,6 +26,9 @@ export class PendingRequests<T> {
     this.nextSeq = (this.nextSeq + 1) % 2 ** 32;
     const id = this.prefix * 2 ** 32 + this.nextSeq;
     const done = new Promise<R>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: T) => void, reject }));
+    // Failed before the caller awaits it (failAll while the proposer waits for a leader): that
+    // must not be an unhandled rejection, which ends a Node process. The caller still sees it.
+    done.catch(() => undefined);
     return { id, done };
   }
 

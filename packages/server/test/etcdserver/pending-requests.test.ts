@@ -66,6 +66,22 @@ describe('PendingRequests', () => {
     p.forget(r.id); // twice is fine
   });
 
+  it('a waiter failed before anyone awaits it is no unhandled rejection (found by the member simulator: a member stopping while a proposal waited for a leader crashed its process)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const p = new PendingRequests<string>(3);
+      const { done } = p.register();
+      p.failAll(new Error('stopping'));
+      await new Promise((r) => setTimeout(r, 10));
+      expect(unhandled).toEqual([]);
+      await expect(done).rejects.toThrow('stopping');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('failAll rejects every waiter and empties the table', async () => {
     const p = new PendingRequests<string>(3);
     const all = [p.register(), p.register(), p.register()];
