@@ -296,8 +296,10 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
   check(failures.length === 0, () => failures.join('; '));
   // A linearizable read of the whole keyspace through every member, checked with the rest.
   const liveUrls = liveNames.map((n) => `http://${n}:2379`);
-  const reader = simClients(peers, FIRST_CLIENT_ID - 1, liveUrls);
-  for (const url of liveUrls) {
+  // Learners serve serializable reads only (etcd's rule).
+  const voterUrls = liveUrls.filter((_, i) => !servers[i]!.isLearner);
+  const reader = simClients(peers, FIRST_CLIENT_ID - 1, voterUrls);
+  for (const url of voterUrls) {
     const read = { type: 'range', key: PREFIX, end: PREFIX_END } as const;
     // Retried as a client would: a lossy link can lose a ReadIndex answer and its resend.
     let outcome: Outcome | undefined;

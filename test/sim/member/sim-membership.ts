@@ -35,12 +35,26 @@ const ATTEMPTS = 40;
 /** One change: a learner added, started and promoted, then an older member removed. Returns what happened, in words. */
 export async function changeMembership<M extends ChangingMember>(ctx: MembershipContext<M>, name: string): Promise<string> {
   const peerUrl = `http://${name}:2380`;
-  const added = await call(ctx, 'MemberAdd', { peerURLs: [peerUrl], isLearner: true });
+  let added: proto.Decoded<proto.MemberAddResponse>;
+  try {
+    added = await call(ctx, 'MemberAdd', { peerURLs: [peerUrl], isLearner: true });
+  } catch (e) {
+    // etcd refuses to add to an unhealthy cluster (a member down or cut off): the operator gives up for now.
+    return `did not add ${name}: ${e instanceof Error ? e.message : String(e)}`;
+  }
   const id = proto.int64ToBigInt(added.member?.ID ?? 0);
-  const initialCluster = (added.members ?? []).map((m) => `${m.name === '' || m.name === undefined ? name : m.name}=${m.peerURLs?.[0] ?? ''}`).join(',');
+  // Names as the members will have published them (the host of their peer URL, here): a member
+  // that has not published yet is listed without one.
+  const initialCluster = (added.members ?? []).map((m) => `${new URL(m.peerURLs?.[0] ?? '').hostname}=${m.peerURLs?.[0] ?? ''}`).join(',');
+  if (process.env.SIM_LOG !== undefined) process.stderr.write(`membership: ${name} joins --initial-cluster ${initialCluster}\n`);
   const joined = ctx.join(name, initialCluster);
-  // etcd promotes only a learner that has caught up with the leader: retried until it has.
-  await call(ctx, 'MemberPromote', { ID: id.toString() });
+  // etcd promotes only a learner that has caught up with the leader: retried until it has, or
+  // left a learner (a lagging learner under faults is a state etcd allows).
+  try {
+    await call(ctx, 'MemberPromote', { ID: id.toString() });
+  } catch (e) {
+    return `added ${name}, left it a learner: ${e instanceof Error ? e.message : String(e)}`;
+  }
   const older = ctx.live().filter((m) => m !== joined && m.memberId() !== 0);
   if (older.length < 2) return `added and promoted ${name}`;
   const gone = ctx.rng.pick(older);
