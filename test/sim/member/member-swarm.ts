@@ -232,6 +232,8 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
       return m;
     },
     removing: (m: SwarmMember) => void (m.removing = true),
+    // Clients and watches know the founders' URLs only: keep two of them in the cluster.
+    removable: (m: SwarmMember) => m.join === undefined && live().filter((x) => x.join === undefined).length > 2,
   };
   // More faults, drawn apart so the crash schedule above stays what it was for each seed.
   const chaos = rnd.fork();

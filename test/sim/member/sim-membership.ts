@@ -28,6 +28,8 @@ export interface MembershipContext<M extends ChangingMember> {
   readonly join: (name: string, initialCluster: string) => M;
   /** `m` is about to be removed: it may stop on its own from now on. */
   readonly removing: (m: M) => void;
+  /** Whether `m` may be removed (the run's clients know only some members' URLs). */
+  readonly removable: (m: M) => boolean;
 }
 
 const ATTEMPTS = 40;
@@ -55,8 +57,8 @@ export async function changeMembership<M extends ChangingMember>(ctx: Membership
   } catch (e) {
     return `added ${name}, left it a learner: ${e instanceof Error ? e.message : String(e)}`;
   }
-  const older = ctx.live().filter((m) => m !== joined && m.memberId() !== 0);
-  if (older.length < 2) return `added and promoted ${name}`;
+  const older = ctx.live().filter((m) => m !== joined && m.memberId() !== 0 && ctx.removable(m));
+  if (older.length === 0 || ctx.live().length < 3) return `added and promoted ${name}`;
   const gone = ctx.rng.pick(older);
   ctx.removing(gone);
   await call(ctx, 'MemberRemove', { ID: BigInt(gone.memberId()).toString() });
