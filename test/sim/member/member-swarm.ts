@@ -213,6 +213,13 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     watches.push(new RecordedWatch(watches.length + 1, endpoints, watchRng.int(endpoints.length), spec, 200 + watchRng.int(800), watchIo));
   };
   let crashes = 0;
+  /** Power loss on `m`; its process comes back 50 to 550 ms later. */
+  const crashAndRestart = (m: SwarmMember, rng: RandomSource): void => {
+    m.sim.crash();
+    m.server = undefined;
+    crashes++;
+    queue.schedule(50 + rng.int(500), () => start(m));
+  };
   const faults = rnd.fork();
   // Membership changes (add a learner, promote it, remove an older member), drawn apart as well.
   const membershipRng = new SeededRandom(seed ^ 0xc1a5);
@@ -272,13 +279,7 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
       slowDiskUntil.set(shape.pick(names), queue.now + 200 + shape.int(800));
       slowDisks++;
     }
-    if (up.length === live().length && faults.chance(0.0005)) {
-      const m = faults.pick(up);
-      m.sim.crash();
-      m.server = undefined;
-      crashes++;
-      queue.schedule(50 + faults.int(500), () => start(m));
-    }
+    if (up.length === live().length && faults.chance(0.0005)) crashAndRestart(faults.pick(up), faults);
   });
   check(failures.length === 0, () => failures.join('; '));
   let trafficDone = false;
@@ -342,13 +343,7 @@ async function swarm(seed: number, { trace, bugs = [] }: MemberSwarmOptions): Pr
     rng: leaseRng,
     now,
     servers: () => live().map((m) => m.server),
-    crashOne: () => {
-      const m = leaseRng.pick(live());
-      m.sim.crash();
-      m.server = undefined;
-      crashes++;
-      queue.schedule(50 + leaseRng.int(500), () => start(m));
-    },
+    crashOne: () => crashAndRestart(leaseRng.pick(live()), leaseRng),
     state,
   });
   check(failures.length === 0, () => failures.join('; '));

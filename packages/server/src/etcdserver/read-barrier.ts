@@ -18,6 +18,7 @@ export function readContextPrefix(memberId: number, random32: number): Uint8Arra
   b.writeUInt32BE(random32 >>> 0, 8);
   return b;
 }
+
 export interface ReadBarrierDeps {
   /** Sends a ReadIndex request tagged with `ctx` (throws if no leader is known). */
   requestReadIndex(ctx: Uint8Array): void;
@@ -44,10 +45,10 @@ export class ReadBarrier {
   private seq = 0;
 
   /**
-   * `ctxPrefix` starts every round's request context. The leader keeps one pending request per
-   * context and ignores a second one with the same bytes, so contexts must differ between
-   * members and between a member's restarts (etcd tags them with the member id and a time):
-   * give the member id and a value drawn at start.
+   * `ctxPrefix` starts every round's request context. A read state is matched to its round by
+   * context alone, so contexts must differ between members and between a member's restarts, or
+   * a late answer meant for another process settles this one's round with an older index (etcd
+   * tags them with the member id and a time): give readContextPrefix's.
    */
   constructor(
     private readonly deps: ReadBarrierDeps,

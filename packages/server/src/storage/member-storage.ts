@@ -101,12 +101,9 @@ export class MemberStorage {
   /**
    * Records a snapshot of the applied state at `index`, then drops log entries no longer
    * needed: the in-memory log keeps `catchUpEntries` behind it, the WAL releases segments
-   * wholly before what memory keeps.
-   */
-  /**
-   * Records a snapshot at applied index `index`; undefined, as etcd does, when the log already
-   * holds a newer one: a leader's snapshot persisted while this member was still applying older
-   * entries (it is applied next, and the member's state then covers it).
+   * wholly before what memory keeps. Undefined, as in etcd, when the log already holds a newer
+   * snapshot: a leader's, persisted while this member was still applying older entries (it is
+   * applied next, and the member's state then covers it).
    */
   async snapshotAt(index: number, confState: ConfState, catchUpEntries: number): Promise<Snapshot | undefined> {
     if (this.raftStorage.snapshot().metadata.index >= index) return undefined;
