@@ -318,8 +318,9 @@ export class Simulation {
 
   /**
    * A removed member that no voter refuses also shuts down once every other member is up and
-   * holds its removal durably, as a real one learns from its peers' member lists
-   * (membership-service.ts's checkRemovedByPeers).
+   * holds its removal durably: nobody can need its vote then. This is the model's stand-in for
+   * an operator stopping it (a real member stops on its own only when a voter of its
+   * configuration refuses it, peer-transport.ts's onRemoved), so removed members do not pile up.
    */
   private maybeRetire(id: number): void {
     for (const n of this.nodes.values()) {

@@ -15,7 +15,7 @@ interface Member {
   readonly events: string[];
 }
 
-function setup(ids: number[]): { queue: EventQueue<SimEvent>; fates: SimNetwork; peers: SimPeers; members: Map<number, Member>; run(): Promise<void> } {
+function setup(ids: number[]): { queue: EventQueue<SimEvent>; fates: SimNetwork; peers: SimPeers; members: Map<number, Member>; run(forMs?: number): Promise<void> } {
   const queue = new EventQueue<SimEvent>();
   const fates = new SimNetwork(new SeededRandom(1), { ...HEALTHY_NETWORK });
   const peers = new SimPeers(fates, (ms, fn) => queue.schedule(ms, fn), () => 1_000_000 + queue.now);
@@ -42,12 +42,14 @@ function setup(ids: number[]): { queue: EventQueue<SimEvent>; fates: SimNetwork;
     });
     members.set(id, { net, got, events });
   }
-  const run = async (): Promise<void> => {
+  // Bounded: every listening member probes its peers forever, so the queue never drains.
+  const run = async (forMs = 4_000): Promise<void> => {
+    const until = queue.now + forMs;
     for (;;) {
       await new Promise((r) => setImmediate(r));
-      const next = queue.pop();
-      if (next === undefined) return;
-      next();
+      const at = queue.peekTime();
+      if (at === undefined || at > until) return;
+      queue.pop()!();
     }
   };
   return { queue, fates, peers, members, run };
@@ -91,6 +93,22 @@ describe('SimPeers: Raft messages between simulated members', () => {
     members.get(1)!.net.send([msg(raft.MessageType.MsgHeartbeat, 1, 2)]);
     await run();
     expect(members.get(1)!.events.at(-1)).toBe('removed by 2');
+  });
+
+  it('a member with nothing to send hears its removal from the prober, once the link heals', async () => {
+    const { members, fates, run } = setup([1, 2]);
+    for (const [id, m] of members) {
+      await m.net.listen(url(id));
+      m.net.addPeer(id === 1 ? 2 : 1, [url(id === 1 ? 2 : 1)]);
+    }
+    members.get(2)!.net.removePeer(1);
+    fates.cutOneWay(2, 1);
+    await run(12_000);
+    expect(members.get(1)!.events).toEqual([]);
+    fates.heal();
+    await run(6_000);
+    expect(members.get(1)!.events).toEqual(['removed by 2']);
+    expect(members.get(2)!.events).toEqual([]);
   });
 });
 

@@ -6,7 +6,9 @@
  *
  * As the real gRPC transport does:
  * - a member sends only to peers it knows (addPeer), and refuses a member it removed
- *   (removePeer): the sender hears `onRemoved`, etcd's 410 Gone;
+ *   (removePeer): the sender hears `onRemoved`, etcd's 410 Gone; it also probes every peer
+ *   it knows every few seconds (the transport's Prober), so a removed member with nothing to
+ *   send (a learner) hears it too;
  * - a MsgSnap streams the sender's snapshot data into the receiver's sink before the message
  *   is stepped, and the sender hears the outcome (`onSnapshotStatus`), a lost one included;
  * - a message over a cut link is lost and its sender hears `onUnreachable`;
@@ -58,6 +60,8 @@ function status(code: number, details: string): grpc.ServiceError {
   return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: undefined as unknown as grpc.Metadata }) as grpc.ServiceError;
 }
 
+/** How often a member probes each peer, as the real transport does (DEFAULT_PROBE_INTERVAL_MS). */
+const PROBE_INTERVAL_MS = 5_000;
 const UNAVAILABLE = 14;
 const DEADLINE_EXCEEDED = 4;
 
@@ -128,7 +132,7 @@ export class SimPeers {
   }
 
   /** One hop from → to: its delay, or undefined when the link is cut (calls ride TCP: no random loss). */
-  private hop(from: number, to: number): number | undefined {
+  hop(from: number, to: number): number | undefined {
     if (this.fates.isCut(from, to)) return undefined;
     return this.fates.faults.minDelayMs;
   }
@@ -311,6 +315,8 @@ class MemberNet implements env.PeerNetwork, Endpoint {
   private readonly peers = new Map<number, readonly string[]>();
   private readonly removed = new Set<number>();
   private open = false;
+  /** Bumped at every listen, so a probe loop from an earlier one stops. */
+  private generation = 0;
 
   constructor(
     private readonly sim: SimPeers,
@@ -393,6 +399,23 @@ class MemberNet implements env.PeerNetwork, Endpoint {
   async listen(url: string): Promise<void> {
     this.open = true;
     this.sim.register(this, new URL(url).host);
+    const generation = ++this.generation;
+    this.sim.schedule(PROBE_INTERVAL_MS, () => this.probe(generation));
+  }
+
+  /** The Prober: each known peer that answers and removed this member refuses it. */
+  private probe(generation: number): void {
+    if (!this.open || generation !== this.generation) return;
+    for (const id of this.peers.keys()) {
+      const there = this.sim.hop(this.id, id);
+      if (there === undefined) continue;
+      this.sim.schedule(there, () => {
+        const back = this.sim.hop(id, this.id);
+        if (back === undefined || this.sim.member(id)?.refuses(this.id) !== true) return;
+        this.sim.schedule(back, () => this.open && generation === this.generation && this.options.onRemoved?.(id));
+      });
+    }
+    this.sim.schedule(PROBE_INTERVAL_MS, () => this.probe(generation));
   }
 
   async close(): Promise<void> {

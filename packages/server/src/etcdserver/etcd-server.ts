@@ -18,7 +18,7 @@ import { RaftError } from '../raft/errors.js';
 import { StateType, type Entry, type Message, type Snapshot, type SoftState } from '../raft/types.js';
 import type { PeerNetwork } from '../env/peer-network.js';
 import type { MemberInfo } from '../member/cluster-config.js';
-import { readMembers } from '../member/member-store.js';
+import { readMembers, readRemovedMembers } from '../member/member-store.js';
 import { encodeInternalRequest } from '../apply/internal-codec.js';
 import type { InternalRequest, ProposalKind, ProposalOf, ProposalResult } from '../apply/requests.js';
 import { AlarmStore } from '../maintenance/alarm-store.js';
@@ -162,11 +162,13 @@ export class EtcdServer
         error: (m) => log.error(m, { component: 'transport' }),
       },
     });
-    const alarmView = backend.readTxn();
+    const startView = backend.readTxn();
+    let removedIds: number[];
     try {
-      this.alarms.recover(alarmView);
+      this.alarms.recover(startView);
+      removedIds = readRemovedMembers(startView);
     } finally {
-      alarmView.release();
+      startView.release();
     }
     this.membership = new MembershipService(
       {
@@ -183,9 +185,9 @@ export class EtcdServer
         write: (ci, fn) => this.state.kv.write(ci, fn),
         onRemovedSelf: () => this.onRemovedSelf(),
         clock: env.clock,
-        dial: env.dial,
       },
       boot.members,
+      removedIds,
     );
     const applier = new Applier({
       applyConfChange: (entry, ci) => this.membership.applyConfChange(entry, ci),
@@ -454,7 +456,6 @@ export class EtcdServer
     every(WATCH_SYNC_INTERVAL_MS, () => this.state.hub.syncUnsynced());
     every(WATCH_PROGRESS_INTERVAL_MS, () => this.state.hub.progressTick());
     every(LEASE_SCAN_INTERVAL_MS, () => this.scanLeases());
-    every(2 * this.config.electionTimeoutMs, () => void this.membership.checkRemovedByPeers(this.clusterId, this.config.electionTimeoutMs));
   }
 
   /** Leader only: revoke expired leases and checkpoint long ones, through Raft. */
@@ -510,7 +511,7 @@ export class EtcdServer
     this.state.hub = new WatchHub(kv, { skipCompactedEvents: this.config.testingBugs?.skipCompactedWatchEvents === true });
     const view = this.backend.readTxn();
     try {
-      this.membership.replaceAll(readMembers(view));
+      this.membership.replaceAll(readMembers(view), readRemovedMembers(view));
       this.alarms.recover(view);
     } finally {
       view.release();

@@ -32,8 +32,6 @@ import {
 import type { PendingRequests } from './pending-requests.js';
 import { withRequestTimeout } from './request-timeout.js';
 import { type Clock, sleep } from '../env/clock.js';
-import type { PeerDialer } from '../env/peer-network.js';
-import { askMember } from './remote-cluster.js';
 
 /** Membership requests queued on the leader behind the one being admitted. */
 const MAX_QUEUED_CHANGES = 64;
@@ -68,22 +66,22 @@ export interface MembershipDeps {
   onRemovedSelf(): void;
   /** Time: member ids hash the wall-clock time, as etcd's do; retries wait on it. */
   readonly clock: Clock;
-  /** Clients of the other members' Cluster service (is this member still in their list?). */
-  readonly dial: PeerDialer;
 }
 
 export class MembershipService {
   private list: MemberInfo[];
+  /** Ids removed from the cluster (applied): never admitted again, refused by the transport. */
+  private removed: Set<number>;
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
-  private leaderlessChecks = 0;
-  private checkingRemoval = false;
 
   constructor(
     private readonly deps: MembershipDeps,
     members: readonly MemberInfo[],
+    removed: readonly number[],
   ) {
     this.list = sorted(members);
+    this.removed = new Set(removed);
   }
 
   get members(): MemberInfo[] {
@@ -99,8 +97,12 @@ export class MembershipService {
     return this.list.find((m) => m.id === id);
   }
 
-  /** Starts talking to every other member in the list (at start). */
+  /**
+   * Starts talking to every other member in the list and refusing every removed one (at
+   * start): a member removed while it was down learns it from those refusals.
+   */
   connectPeers(): void {
+    for (const id of this.removed) this.deps.peers.removePeer(id);
     for (const m of this.list) {
       if (m.id === this.deps.selfId) continue;
       try {
@@ -112,11 +114,12 @@ export class MembershipService {
   }
 
   /** The list was replaced wholesale (a snapshot from the leader): bring the peers in line. */
-  replaceAll(members: readonly MemberInfo[]): void {
+  replaceAll(members: readonly MemberInfo[], removed: readonly number[]): void {
     const next = sorted(members);
     const kept = new Set(next.map((m) => m.id));
     for (const m of this.list) if (!kept.has(m.id) && m.id !== this.deps.selfId) this.deps.peers.removePeer(m.id);
     this.list = next;
+    this.removed = new Set([...this.removed, ...removed]);
     this.connectPeers();
     // The leader only talks to a member after applying its addition, so an image without us means removed.
     if (!kept.has(this.deps.selfId)) this.deps.onRemovedSelf();
@@ -158,6 +161,7 @@ export class MembershipService {
     });
     const before = this.list;
     this.list = next;
+    if (change.kind === 'remove') this.removed.add(change.member.id);
     this.updatePeers(change, before);
     this.deps.logger.info(`applied member ${change.kind}`, { member: change.member.id.toString(16), index: entry.index });
     this.deps.pending.settle(change.requestId, { ok: true, value: { revision: written.revision, body: next } });
@@ -186,34 +190,6 @@ export class MembershipService {
     writeMember(txn, updated);
     this.list = sorted([...this.list.filter((m) => m.id !== req.ID), updated]);
     return {};
-  }
-
-  /**
-   * A member removed before it learned the removal was committed never applies it: the others
-   * stop talking to it (etcd's peers answer it 410 Gone). So a member without a leader for two
-   * checks in a row asks the others; one of its cluster that no longer lists it means removed.
-   */
-  async checkRemovedByPeers(clusterId: number, timeoutMs: number): Promise<void> {
-    if (this.checkingRemoval) return;
-    if (this.deps.node().lead !== 0) {
-      this.leaderlessChecks = 0;
-      return;
-    }
-    if (++this.leaderlessChecks < 2) return;
-    this.checkingRemoval = true;
-    try {
-      const others = this.list.filter((m) => m.id !== this.deps.selfId);
-      for (const m of others) {
-        const remote = await askMember(this.deps, m.peerUrls[0]!, timeoutMs).catch(() => undefined);
-        if (remote === undefined || remote.clusterId !== clusterId) continue;
-        if (!remote.members.some((r) => r.id === this.deps.selfId)) {
-          this.deps.onRemovedSelf();
-          return;
-        }
-      }
-    } finally {
-      this.checkingRemoval = false;
-    }
   }
 
   /**
@@ -307,7 +283,7 @@ export class MembershipService {
 
   /** Proposes a checked change and waits for it to be applied; resolves with the new list. */
   private async propose(change: MemberChange): Promise<MemberInfo[]> {
-    const invalid = validateMemberChange(this.list, change);
+    const invalid = validateMemberChange(this.list, change, this.removed);
     if (invalid !== undefined) throw invalid;
     const { id, done } = this.deps.pending.register<ApplyOutcome<MemberInfo[]>>();
     const cc = confChangeFor({ ...change, requestId: id });

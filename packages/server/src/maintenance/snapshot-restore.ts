@@ -25,7 +25,7 @@ import { decodeSnapshot } from '../backend/snapshot-format.js';
 import { dataDirLayout } from '../storage/data-dir.js';
 import { MemberStorage } from '../storage/member-storage.js';
 import { findFounder, parseInitialCluster, type MemberInfo } from '../member/cluster-config.js';
-import { MEMBERS_BUCKET, writeMember } from '../member/member-store.js';
+import { MEMBERS_BUCKET, MEMBERS_REMOVED_BUCKET, writeMember } from '../member/member-store.js';
 import type { KvWriteTxn } from '../mvcc/kv-write-txn.js';
 import { encodeU64, META_BUCKET, META_CONSISTENT_INDEX, META_CONSISTENT_TERM } from '../mvcc/store-meta.js';
 import { bootstrapState } from '../raft/bootstrap.js';
@@ -79,7 +79,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   let entries: number;
   try {
     entries = (await backend.restore(readRange(fs, o.snapshotPath, imageBytes))).entries;
-    await clearBuckets(backend, [MEMBERS_BUCKET, ALARM_BUCKET]);
+    await clearBuckets(backend, [MEMBERS_BUCKET, MEMBERS_REMOVED_BUCKET, ALARM_BUCKET]);
     await backend.batch((txn) => {
       const aux = auxWriter(txn);
       for (const m of members) writeMember(aux, m);

@@ -3,7 +3,7 @@ import { openBackend } from '../../src/backend/open-backend.js';
 import { KvStore } from '../../src/mvcc/kv-store.js';
 import type { MemberInfo } from '../../src/member/cluster-config.js';
 import { memberIdFor } from '../../src/member/member-id.js';
-import { readMembers, writeMember } from '../../src/member/member-store.js';
+import { readMembers, readRemovedMembers, writeMember } from '../../src/member/member-store.js';
 import { MembershipService, type MembershipDeps } from '../../src/etcdserver/membership-service.js';
 import { REAL_CLOCK } from '../../src/env/real-env.js';
 import { confChangeFor } from '../../src/etcdserver/membership.js';
@@ -25,15 +25,15 @@ const m = (id: number, over: Partial<MemberInfo> = {}): MemberInfo => ({
 async function store() {
   const backend = openBackend({ kind: 'memory', path: '' });
   const kv = await KvStore.open(backend);
-  const members = () => {
+  const read = <T>(fn: (view: ReturnType<typeof backend.readTxn>) => T): T => {
     const view = backend.readTxn();
     try {
-      return readMembers(view);
+      return fn(view);
     } finally {
       view.release();
     }
   };
-  return { backend, kv, members };
+  return { backend, kv, members: () => read(readMembers), removedIds: () => read(readRemovedMembers) };
 }
 
 describe('member store', () => {
@@ -57,7 +57,7 @@ describe('memberIdFor with the time (MemberAdd)', () => {
 });
 
 describe('MembershipService applying changes', () => {
-  async function setup(initial: MemberInfo[]) {
+  async function setup(initial: MemberInfo[], removedIds: number[] = []) {
     const s = await store();
     const peers: string[] = [];
     const pending = new PendingRequests<{ revision: number; body: unknown }>(1);
@@ -81,7 +81,7 @@ describe('MembershipService applying changes', () => {
       onRemovedSelf: () => removedSelf++,
       clock: REAL_CLOCK,
     };
-    const svc = new MembershipService(deps, initial);
+    const svc = new MembershipService(deps, initial, removedIds);
     const entry = (index: number, change: Parameters<typeof confChangeFor>[0]): Entry => ({
       term: 2,
       index,
@@ -124,5 +124,16 @@ describe('MembershipService applying changes', () => {
     await t.svc.applyConfChange(t.entry(4, { kind: 'remove', member: m(1), requestId: 0 }), { consistentIndex: 4, consistentTerm: 1 });
     expect(t.removed()).toBe(1);
     expect(t.svc.members.map((x) => x.id)).toEqual([2]);
+  });
+
+  it('keeps a removed member\'s id: a service started from the backend refuses it at the transport', async () => {
+    const t = await setup([m(1), m(2), m(3)]);
+    await t.svc.applyConfChange(t.entry(4, { kind: 'remove', member: m(3), requestId: 0 }), { consistentIndex: 4, consistentTerm: 1 });
+    expect(t.removedIds()).toEqual([3]);
+    expect(t.members().map((x) => x.id)).toEqual([]);
+    // After a restart: the removed id is refused before any listed peer is dialled.
+    const restarted = await setup(t.members(), t.removedIds());
+    restarted.svc.connectPeers();
+    expect(restarted.peers).toEqual(['remove 3']);
   });
 });
