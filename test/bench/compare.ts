@@ -6,7 +6,8 @@
  * depend on the client. Writes the results section of bench/RESULTS.md and bench/results.svg.
  *
  * Options: --seconds N (per workload, default 10), --only put,reads,watch,coldstart,scale,
- * --check-perf (also `etcdctl check perf --load=s|m` against both; a minute each), --out PATH.
+ * --check-perf (also `etcdctl check perf --load=s|m` against both; a minute each), --out PATH,
+ * --baseline REV (an earlier commit's kvfleet too, for the put, reads and watch workloads).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { freePort } from '../harness/ports.js';
 import { grpcTarget } from '../harness/probe.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
 import { INSTALL_HINTS, whichBinary } from '../harness/requirements.js';
+import { prepareBaseline } from './baseline.js';
 import { ratioChartSvg, type ChartBar } from './chart.js';
 import { diskUsageBytes } from './disk-usage.js';
 import { peakRssBytes, readBytes, rssBytes, sumOverProcesses, totalCpuMicros } from './process-stats.js';
@@ -55,6 +57,16 @@ interface Target {
   /** A proxy's client URL, for its /metrics. */
   readonly proxyUrl?: string;
 }
+
+/** What a cluster runs: etcd, this checkout's kvfleet, or an earlier commit's (--baseline). */
+interface System {
+  readonly kind: ClusterKind;
+  /** Names its rows: `etcd`, `kvfleet`, `kvfleet@ba35ea8`. */
+  readonly label: string;
+  readonly kvfleetRoot?: string;
+}
+
+const systemOf = (kind: ClusterKind): System => ({ kind, label: kind });
 
 interface ClusterContext {
   readonly cluster: Cluster;
@@ -165,20 +177,21 @@ async function withNullServer<T>(fn: (t: Target) => Promise<T>): Promise<T> {
   }
 }
 
-function proxyTarget(kind: ClusterKind, fleet: ProxyFleet, members: Target): Target {
-  return { system: `${kind} + 1 kvfleet proxy`, endpoints: fleet.clientUrls.map(grpcTarget), pids: () => [fleet.proxy(0).pid ?? 0, ...members.pids()], proxyUrl: fleet.clientUrls[0]! };
+function proxyTarget(label: string, fleet: ProxyFleet, members: Target): Target {
+  return { system: `${label} + 1 kvfleet proxy`, endpoints: fleet.clientUrls.map(grpcTarget), pids: () => [fleet.proxy(0).pid ?? 0, ...members.pids()], proxyUrl: fleet.clientUrls[0]! };
 }
 
-async function withCluster<T>(kind: ClusterKind, proxy: boolean, fn: (members: Target, proxy: Target | undefined, context: ClusterContext) => Promise<T>): Promise<T> {
+async function withCluster<T>(system: System | ClusterKind, proxy: boolean, fn: (members: Target, proxy: Target | undefined, context: ClusterContext) => Promise<T>): Promise<T> {
+  const { kind, label, kvfleetRoot } = typeof system === 'string' ? systemOf(system) : system;
   const dataRoot = await mkdtemp(join(tmpdir(), `kvfleet-bench-${kind}-`));
   let cluster: Cluster | undefined;
   let proxies: ProxyFleet | undefined;
   try {
-    cluster = await startCluster({ kind, size: 3, dataRoot });
+    cluster = await startCluster({ kind, size: 3, dataRoot, kvfleetRoot });
     if (proxy) proxies = await startProxies(cluster, { count: 1, dataRoot });
     const c = cluster;
-    const members: Target = { system: `${kind} (3 members)`, endpoints: c.clientUrls.map(grpcTarget), pids: () => Array.from({ length: c.size }, (_, i) => c.member(i).pid ?? 0) };
-    return await fn(members, proxies === undefined ? undefined : proxyTarget(kind, proxies, members), { cluster: c, dataRoot });
+    const members: Target = { system: `${label} (3 members)`, endpoints: c.clientUrls.map(grpcTarget), pids: () => Array.from({ length: c.size }, (_, i) => c.member(i).pid ?? 0) };
+    return await fn(members, proxies === undefined ? undefined : proxyTarget(label, proxies, members), { cluster: c, dataRoot });
   } finally {
     await proxies?.stop();
     await cluster?.stop();
@@ -323,6 +336,25 @@ function table(rows: readonly Row[], workload: string): string {
   return lines.join('\n');
 }
 
+/** This checkout against the --baseline build, row by row, for the workloads both ran in this run. */
+function baselineTable(rows: readonly Row[], baseline: string): string {
+  const lines = [
+    `| workload | target | ops/s | ops/s at ${baseline} | ratio | server CPU µs per op | at ${baseline} | ratio |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    if (!r.system.startsWith('kvfleet ')) continue;
+    const target = r.system.slice('kvfleet '.length);
+    const b = rows.find((x) => x.workload === r.workload && x.system === `kvfleet@${baseline} ${target}`);
+    if (b === undefined) continue;
+    const rate = (x: Row) => x.result.deliveriesPerSecond ?? x.result.throughput;
+    lines.push(
+      `| ${r.workload} | ${target} | ${rate(r).toFixed(0)} | ${rate(b).toFixed(0)} | ${(rate(r) / rate(b)).toFixed(3)}× | ${r.cpuPerOp.toFixed(0)} | ${b.cpuPerOp.toFixed(0)} | ${(r.cpuPerOp / b.cpuPerOp).toFixed(3)}× |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function chartBars(rows: readonly Row[]): ChartBar[] {
   const bars: ChartBar[] = [];
   for (const r of rows) {
@@ -354,8 +386,16 @@ async function main(): Promise<void> {
       'check-perf': { type: 'boolean', default: false },
       merge: { type: 'boolean', default: false },
       out: { type: 'string' },
+      baseline: { type: 'string' },
     },
   });
+  const systems: System[] = [systemOf('etcd'), systemOf('kvfleet')];
+  let baselineCommit: string | undefined;
+  if (values.baseline !== undefined) {
+    const { root, commit } = prepareBaseline(values.baseline);
+    baselineCommit = commit;
+    systems.push({ kind: 'kvfleet', label: `kvfleet@${commit}`, kvfleetRoot: root });
+  }
   const seconds = Number(values.seconds);
   const only = new Set(values.only.split(','));
   const rows: Row[] = [];
@@ -383,9 +423,9 @@ async function main(): Promise<void> {
       if (only.has('reads')) for (const v of readVariants) rows.push(await bench(t, v.name, v.args, seconds));
     });
   }
-  for (const kind of ['etcd', 'kvfleet'] as const) {
+  for (const system of systems) {
     if (!['put', 'reads', 'watch'].some((w) => only.has(w))) break;
-    await withCluster(kind, only.has('reads') || only.has('watch'), async (members, proxy) => {
+    await withCluster(system, only.has('reads') || only.has('watch'), async (members, proxy) => {
       if (only.has('put')) for (const c of clientCounts) rows.push(await bench(members, `put, 1 KiB, ${c} clients`, putArgs(c), seconds));
       if (only.has('reads')) {
         for (const v of readVariants) {
@@ -413,7 +453,7 @@ async function main(): Promise<void> {
   const path = values.out ?? join(repoRoot(), 'bench', 'RESULTS.md');
   const chartPath = join(dirname(path), 'results.svg');
   const jsonPath = join(dirname(path), 'results.json');
-  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}${values.merge ? ' --merge' : ''}`;
+  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}${values.merge ? ' --merge' : ''}${values.baseline === undefined ? '' : ` --baseline ${values.baseline}`}`;
   // --merge keeps the previous runs' figures for what this run did not measure.
   const saved: Saved = values.merge ? await loadSaved(jsonPath) : { runs: [], rows: [], coldStarts: [], scales: [], perf: [] };
   const run = saved.runs.length + 1;
@@ -466,6 +506,9 @@ async function main(): Promise<void> {
         ]
       : []),
     ...(saved.perf.length > 0 ? [`### etcdctl check perf (run ${saved.perf[0]!.run})`, '', ...saved.perf.map((p) => p.line), ''] : []),
+    ...(baselineCommit !== undefined
+      ? [`### This commit against ${baselineCommit} (run ${run})`, '', `Both builds in run ${run}, one after the other, with the same load generator.`, '', baselineTable(rows, baselineCommit), '']
+      : []),
     END,
   ].join('\n');
   await writeFile(jsonPath, `${JSON.stringify(saved, null, 1)}\n`);

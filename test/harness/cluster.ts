@@ -29,6 +29,8 @@ export interface ClusterOptions {
    * and its listen peer URL, returns the peer URL the cluster should advertise for it.
    */
   peerFront?: (index: number, listenPeerUrl: string) => Promise<string>;
+  /** A built kvfleet checkout whose `cmd/bin/kvfleet.js` the members run; default this one (the bench's --baseline). */
+  kvfleetRoot?: string;
 }
 
 /** A server process the harness started (a member or a proxy) and can signal and read. */
@@ -58,6 +60,8 @@ export interface MemberHandle extends ProcessHandle {
 
 export interface Cluster {
   readonly kind: ClusterKind;
+  /** The kvfleet checkout its members run (ClusterOptions.kvfleetRoot); proxies started on it run the same. */
+  readonly kvfleetRoot?: string;
   readonly size: number;
   /** One client URL per member, in member order. */
   readonly clientUrls: string[];
@@ -91,9 +95,9 @@ export function repoRoot(): string {
 }
 
 /** The executable and leading arguments that start one member of `kind`. */
-export function serverCommand(kind: ClusterKind): string[] {
+export function serverCommand(kind: ClusterKind, kvfleetRoot = repoRoot()): string[] {
   if (kind === 'etcd') return [process.env.KVFLEET_ETCD_BIN ?? 'etcd'];
-  return [process.execPath, join(repoRoot(), 'cmd', 'bin', 'kvfleet.js'), 'server'];
+  return [process.execPath, join(kvfleetRoot, 'cmd', 'bin', 'kvfleet.js'), 'server'];
 }
 
 /**
@@ -216,7 +220,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const peerFront = options.peerFront;
   const peerUrls = peerFront === undefined ? listenPeerUrls : await Promise.all(listenPeerUrls.map((url, i) => peerFront(i, url)));
   const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(',');
-  const base = serverCommand(kind);
+  const base = serverCommand(kind, options.kvfleetRoot);
 
   const members = names.map((name, i) => {
     const memberDir = join(dataRoot, name);
@@ -239,6 +243,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
 
   const cluster: Cluster = {
     kind,
+    kvfleetRoot: options.kvfleetRoot,
     size,
     clientUrls,
     member(index) {

@@ -38,8 +38,8 @@ export interface ProxyFleet {
 }
 
 /** The executable and leading arguments that start one proxy. */
-export function proxyCommand(): string[] {
-  return [process.execPath, join(repoRoot(), 'cmd', 'bin', 'kvfleet.js'), 'proxy'];
+export function proxyCommand(kvfleetRoot = repoRoot()): string[] {
+  return [process.execPath, join(kvfleetRoot, 'cmd', 'bin', 'kvfleet.js'), 'proxy'];
 }
 
 /** One GET of `<clientUrl>/readyz`: undefined when it answered 200, else why not. */
@@ -123,7 +123,7 @@ async function startProxiesOnce(cluster: Cluster, options: ProxyOptions): Promis
     const name = `p${i + 1}`;
     const url = `http://127.0.0.1:${port}`;
     const command = [
-      ...proxyCommand(),
+      ...proxyCommand(cluster.kvfleetRoot),
       '--endpoints', endpoints,
       '--listen-client-urls', url,
       '--advertise-client-urls', url,

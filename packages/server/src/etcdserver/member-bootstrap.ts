@@ -98,7 +98,7 @@ async function joinExisting(config: MemberConfig, env: MemberEnv, localCount: nu
   if (others.length === 0) throw new BootstrapError('--initial-cluster-state existing needs the running members in --initial-cluster');
   let remote;
   try {
-    remote = await fetchRemoteCluster(env, others, Math.max(1000, 2 * config.electionTimeoutMs));
+    remote = await fetchRemoteCluster(env, others, config.initialAdvertisePeerUrls, Math.max(1000, 2 * config.electionTimeoutMs));
   } catch (e) {
     throw new BootstrapError(`cannot fetch cluster info from peer urls: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -16,21 +16,31 @@ export interface RemoteCluster {
   readonly members: MemberInfo[];
 }
 
-/** Asks each of `peerUrls` in turn; the first answer wins. Throws when none answers. */
-export async function fetchRemoteCluster(env: RemoteEnv, peerUrls: readonly string[], timeoutMs: number): Promise<RemoteCluster> {
+/**
+ * Asks each of `peerUrls` in turn. The first answer that lists the member with `selfPeerUrls`
+ * wins: a peer that has not applied this member's MemberAdd yet (it lags, or just restarted)
+ * does not list it, and etcd, taking the first answer, fails to start on such a peer. With no
+ * answer listing it, the first answer (the caller reports what is wrong with it). Throws when
+ * none answers.
+ */
+export async function fetchRemoteCluster(env: RemoteEnv, peerUrls: readonly string[], selfPeerUrls: readonly string[], timeoutMs: number): Promise<RemoteCluster> {
   const errors: string[] = [];
+  let first: RemoteCluster | undefined;
   for (const url of peerUrls) {
     try {
-      return await askMember(env, url, timeoutMs);
+      const remote = await askMember(env, url, timeoutMs);
+      if (findSelf(remote.members, selfPeerUrls) !== undefined) return remote;
+      first ??= remote;
     } catch (e) {
       errors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  if (first !== undefined) return first;
   throw new Error(`could not retrieve cluster information from the given URLs (${errors.join('; ')})`);
 }
 
 /** The member list as the member at `peerUrl` has applied it. */
-export async function askMember(env: RemoteEnv, peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
+async function askMember(env: RemoteEnv, peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
   const client = env.dial('Cluster', peerUrl);
   try {
     const res = await proto.unaryCall(client.MemberList.bind(client), { linearizable: false }, undefined, {
