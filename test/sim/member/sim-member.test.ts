@@ -60,14 +60,15 @@ function cluster(size: number, seed: number) {
   });
   // Member ids come from the names and token (etcd's rule); each member gets its own seed.
   const members = names.map((name, i) => ({ name, sim: new SimMember(queue, peers, { seed: seed * 100 + i, diskDelay: () => 1 + rnd.int(3) }) }));
-  return { queue, members, config };
+  return { queue, members, config, peers, fates, rnd };
 }
 
 /** Starts a cluster, waits for a leader, commits one put; returns what happened, for comparing runs. */
 async function electAndWrite(
   seed: number,
-): Promise<{ servers: etcdserver.EtcdServer[]; members: { name: string; sim: SimMember }[]; queue: EventQueue<SimEvent>; config: (name: string) => etcdserver.MemberConfig; summary: string }> {
-  const { queue, members, config } = cluster(3, seed);
+): Promise<{ servers: etcdserver.EtcdServer[]; members: { name: string; sim: SimMember }[]; queue: EventQueue<SimEvent>; config: (name: string) => etcdserver.MemberConfig; world: ReturnType<typeof cluster>; summary: string }> {
+  const world = cluster(3, seed);
+  const { queue, members, config } = world;
   const servers: etcdserver.EtcdServer[] = [];
   const starting = Promise.all(members.map((m) => m.sim.start(config(m.name)))).then((s) => servers.push(...s));
   await runUntil(queue, () => servers.length === 3, 10_000);
@@ -79,7 +80,7 @@ async function electAndWrite(
   void leader.propose({ put: { key: enc.encode('k'), value: enc.encode('v'), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } }).then((o) => (revision = o.revision));
   await runUntil(queue, () => revision > 0, 10_000);
   await runUntil(queue, () => servers.every((s) => s.kv.currentRevision === revision), 10_000);
-  return { servers, members, queue, config, summary: `leader ${leader.memberId.toString(16)} term ${leader.raftTerm} at ${electedAt} ms, revision ${revision} everywhere at ${queue.now} ms` };
+  return { servers, members, queue, config, world, summary: `leader ${leader.memberId.toString(16)} term ${leader.raftTerm} at ${electedAt} ms, revision ${revision} everywhere at ${queue.now} ms` };
 }
 
 describe('whole members on the simulated world', () => {
@@ -117,5 +118,37 @@ describe('whole members on the simulated world', () => {
     void members[victim]!.sim.start(config(members[victim]!.name)).then((s) => (restarted = s));
     await runUntil(queue, () => restarted !== undefined && restarted.kv.currentRevision === leader.kv.currentRevision, 10_000);
     for (const i of acked) expect(restarted!.kv.range(enc.encode(`k${i}`)).kvs).toHaveLength(1);
+  });
+
+  it("a joiner removed before the leader's snapshot reaches it stops when the members it fetched refuse it", async () => {
+    const { servers, members, queue, config, world } = await electAndWrite(31);
+    const leader = servers.find((s) => s.isLeader)!;
+    const { member } = await (async () => {
+      let added: { member: { id: number } } | undefined;
+      void leader.membership.addMember(['http://m4:2380'], true).then((r) => (added = r));
+      await runUntil(queue, () => added !== undefined && servers.every((s) => s.membership.members.length === 4), 10_000);
+      return added!;
+    })();
+    // The leader can never reach it, so it has no configuration; it asks a follower first.
+    world.fates.cutOneWay(leader.memberId, member.id);
+    const order = [...servers.filter((s) => s !== leader), leader].map((s) => members[servers.indexOf(s)]!.name);
+    let exitCode: number | undefined;
+    const joiner = new SimMember(queue, world.peers, { seed: 3104, diskDelay: () => 1, onExit: (code) => (exitCode = code) });
+    const joinConfig: etcdserver.MemberConfig = {
+      ...config('m4'),
+      initialCluster: [...order.map((n) => `${n}=http://${n}:2380`), 'm4=http://m4:2380'].join(','),
+      initialClusterState: 'existing',
+    };
+    let server: etcdserver.EtcdServer | undefined;
+    void joiner.start(joinConfig).then((s) => (server = s));
+    await runUntil(queue, () => server !== undefined, 10_000);
+    expect(server!.memberId).toBe(member.id);
+    let removed = false;
+    void leader.membership.removeMember(member.id).then(() => (removed = true));
+    await runUntil(queue, () => removed && servers.every((s) => s.membership.members.length === 3), 10_000);
+    // The peers' refusals (the prober's, every 5 s) stop it; it never had the leader's data.
+    await runUntil(queue, () => exitCode !== undefined, 30_000);
+    expect(exitCode).toBe(0);
+    expect(server!.kv.currentRevision).toBe(1);
   });
 });

@@ -331,7 +331,10 @@ class MemberNet implements env.PeerNetwork, Endpoint {
 
   addPeer(id: number, urls: readonly string[]): void {
     if (this.removed.has(id)) throw new Error(`member ${id.toString(16)} was removed and cannot be added again`);
+    const known = this.peers.has(id);
     this.peers.set(id, urls);
+    // The real Prober measures a new peer at once, then every interval.
+    if (!known && this.open) this.probeOne(id, this.generation);
   }
 
   updatePeer(id: number, urls: readonly string[]): void {
@@ -403,19 +406,22 @@ class MemberNet implements env.PeerNetwork, Endpoint {
     this.sim.schedule(PROBE_INTERVAL_MS, () => this.probe(generation));
   }
 
-  /** The Prober: each known peer that answers and removed this member refuses it. */
+  /** The Prober, every interval: each known peer that answers and removed this member refuses it. */
   private probe(generation: number): void {
     if (!this.open || generation !== this.generation) return;
-    for (const id of this.peers.keys()) {
-      const there = this.sim.hop(this.id, id);
-      if (there === undefined) continue;
-      this.sim.schedule(there, () => {
-        const back = this.sim.hop(id, this.id);
-        if (back === undefined || this.sim.member(id)?.refuses(this.id) !== true) return;
-        this.sim.schedule(back, () => this.open && generation === this.generation && this.options.onRemoved?.(id));
-      });
-    }
+    for (const id of this.peers.keys()) this.probeOne(id, generation);
     this.sim.schedule(PROBE_INTERVAL_MS, () => this.probe(generation));
+  }
+
+  private probeOne(id: number, generation: number): void {
+    const there = this.sim.hop(this.id, id);
+    if (there === undefined) return;
+    this.sim.schedule(there, () => {
+      const back = this.sim.hop(id, this.id);
+      if (back === undefined || this.sim.member(id)?.refuses(this.id) !== true) return;
+      // A peer dropped while the probe was out is no longer probed (the real one stops its prober).
+      this.sim.schedule(back, () => this.open && generation === this.generation && this.peers.has(id) && this.options.onRemoved?.(id));
+    });
   }
 
   async close(): Promise<void> {

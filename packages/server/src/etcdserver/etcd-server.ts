@@ -151,9 +151,12 @@ export class EtcdServer
       // Only a peer that applied our removal refuses us so: it is committed. We stop when a
       // voter of our configuration says so: it holds the removal and can lead the members that
       // remain. A learner's refusal does not stop us: a voter that has not heard the removal
-      // committed may still need our vote (docs/raft.md, "removed member still needed").
+      // committed may still need our vote (docs/raft.md, "removed member still needed"). A
+      // joiner has no configuration until the leader's snapshot: the list it fetched stands in.
       onRemoved: (peerId) => {
-        if (this.driver.node.confState().voters.includes(peerId)) this.onRemovedSelf();
+        const voters = this.driver.node.confState().voters;
+        const ours = voters.length > 0 ? voters : this.membership.members.filter((m) => !m.isLearner).map((m) => m.id);
+        if (ours.includes(peerId)) this.onRemovedSelf();
       },
       logger: {
         debug: (m) => log.debug(m, { component: 'transport' }),

@@ -128,12 +128,19 @@ describe('MembershipService applying changes', () => {
 
   it('keeps a removed member\'s id: a service started from the backend refuses it at the transport', async () => {
     const t = await setup([m(1), m(2), m(3)]);
+    await t.kv.write({ consistentIndex: 3, consistentTerm: 1 }, (txn) => {
+      for (const x of [m(1), m(2), m(3)]) writeMember(txn, x);
+    });
     await t.svc.applyConfChange(t.entry(4, { kind: 'remove', member: m(3), requestId: 0 }), { consistentIndex: 4, consistentTerm: 1 });
     expect(t.removedIds()).toEqual([3]);
-    expect(t.members().map((x) => x.id)).toEqual([]);
-    // After a restart: the removed id is refused before any listed peer is dialled.
+    expect(t.members().map((x) => x.id)).toEqual([1, 2]);
+    // After a restart: the removed id is refused before the listed peers are dialled.
     const restarted = await setup(t.members(), t.removedIds());
     restarted.svc.connectPeers();
-    expect(restarted.peers).toEqual(['remove 3']);
+    expect(restarted.peers).toEqual(['remove 3', 'add 2']);
+    // A snapshot from the leader brings the ids it removed; the ones held stay refused.
+    restarted.peers.length = 0;
+    restarted.svc.replaceAll([m(1), m(2)], [4]);
+    expect(restarted.peers).toEqual(['remove 3', 'remove 4', 'add 2']);
   });
 });
