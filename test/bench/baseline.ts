@@ -21,12 +21,14 @@ export function prepareBaseline(rev: string): { root: string; commit: string } {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   process.stdout.write(`building the baseline ${commit} in ${root}\n`);
-  const steps: [string, string[]][] = [
-    ['sh', ['-c', `git -C '${repoRoot()}' archive ${commit} | tar -x -C '${root}'`]],
-    ['npm', ['ci', '--no-audit', '--no-fund']],
+  const tarball = join(root, '.baseline.tar');
+  const steps: [string, string[], string][] = [
+    ['git', ['archive', '--output', tarball, commit], repoRoot()],
+    ['tar', ['-xf', tarball, '-C', root], root],
+    ['npm', ['ci', '--no-audit', '--no-fund'], root],
   ];
-  for (const [exe, args] of steps) {
-    const out = spawnSync(exe, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  for (const [exe, args, cwd] of steps) {
+    const out = spawnSync(exe, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     if (out.status !== 0) throw new Error(`--baseline ${rev}: ${exe} ${args.join(' ')} failed (exit ${out.status})`);
   }
   if (!existsSync(join(root, 'cmd', 'dist'))) throw new Error(`--baseline ${rev}: the build left no cmd/dist`);

@@ -18,6 +18,9 @@ const COLORS: readonly [RegExp, string][] = [
   [/^etcd \+/, '#e3a33b'],
   [/^kvfleet \(/, '#2f6fb3'],
   [/^kvfleet \+/, '#3a9a5b'],
+  // An earlier commit's build (--baseline): lighter shades of the same two.
+  [/^kvfleet@\S+ \(/, '#9bbde3'],
+  [/^kvfleet@\S+ \+/, '#a3d4b2'],
   [/^null/, '#c8c8c8'],
 ];
 

@@ -339,7 +339,7 @@ function table(rows: readonly Row[], workload: string): string {
 /** This checkout against the --baseline build, row by row, for the workloads both ran in this run. */
 function baselineTable(rows: readonly Row[], baseline: string): string {
   const lines = [
-    `| workload | target | ops/s | ops/s at ${baseline} | ratio | server CPU µs per op | at ${baseline} | ratio |`,
+    `| workload | target | ops/s (deliveries/s) | at ${baseline} | ratio | server CPU µs per op (delivery) | at ${baseline} | ratio |`,
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {

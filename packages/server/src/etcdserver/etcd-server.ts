@@ -19,6 +19,7 @@ import { StateType, type Entry, type Message, type Snapshot, type SoftState } fr
 import type { PeerNetwork } from '../env/peer-network.js';
 import type { MemberInfo } from '../member/cluster-config.js';
 import { readMembers, readRemovedMembers } from '../member/member-store.js';
+import { UnknownSenders } from './unknown-senders.js';
 import { encodeInternalRequest } from '../apply/internal-codec.js';
 import type { InternalRequest, ProposalKind, ProposalOf, ProposalResult } from '../apply/requests.js';
 import { AlarmStore } from '../maintenance/alarm-store.js';
@@ -106,6 +107,8 @@ export class EtcdServer
   private fatal: unknown;
   /** The member list as applied here, membership changes and published attributes. */
   readonly membership: MembershipService;
+  /** Opens the transport to senders this member does not list yet (it lags their addition). */
+  private readonly unknownSenders: UnknownSenders;
   private removal: Promise<void> | undefined;
 
   private constructor(
@@ -192,6 +195,16 @@ export class EtcdServer
       boot.members,
       removedIds,
     );
+    this.unknownSenders = new UnknownSenders({
+      selfId: this.memberId,
+      clock: env.clock,
+      dial: env.dial,
+      logger: config.logger,
+      members: () => this.membership.members,
+      isRemoved: (id) => this.membership.isRemoved(id),
+      addPeer: (id, urls) => this.transport.addPeer(id, urls),
+      timeoutMs: Math.max(1000, 2 * config.electionTimeoutMs),
+    });
     const applier = new Applier({
       applyConfChange: (entry, ci) => this.membership.applyConfChange(entry, ci),
       applyMemberAttributes: (req, txn) => this.membership.applyAttributes(req, txn),
@@ -479,6 +492,7 @@ export class EtcdServer
 
   private onPeerMessage(m: Message): void {
     if (this.stopping) return;
+    this.unknownSenders.noteSender(m.from);
     try {
       this.driver.step(m);
     } catch (e) {

@@ -93,6 +93,11 @@ export class MembershipService {
     return this.list.find((m) => m.id === this.deps.selfId)?.isLearner ?? false;
   }
 
+  /** Whether this member applied the removal of `id` (or holds it from a snapshot). */
+  isRemoved(id: number): boolean {
+    return this.removed.has(id);
+  }
+
   member(id: number): MemberInfo | undefined {
     return this.list.find((m) => m.id === id);
   }

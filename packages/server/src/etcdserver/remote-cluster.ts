@@ -40,7 +40,7 @@ export async function fetchRemoteCluster(env: RemoteEnv, peerUrls: readonly stri
 }
 
 /** The member list as the member at `peerUrl` has applied it. */
-async function askMember(env: RemoteEnv, peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
+export async function askMember(env: RemoteEnv, peerUrl: string, timeoutMs: number): Promise<RemoteCluster> {
   const client = env.dial('Cluster', peerUrl);
   try {
     const res = await proto.unaryCall(client.MemberList.bind(client), { linearizable: false }, undefined, {
