@@ -3,10 +3,11 @@ import { MEMBER_BUGS, type MemberBug, runMemberSwarm } from './member-swarm.js';
 
 /**
  * Each deliberate member bug is caught within this many seeds from seed 1. Measured on seeds
- * 1..60 (1..12 for the two most often caught): consistent-index-apart in 8 (first at seed 1),
- * watch-skips-compacted in 2 (first at 1), unsynced-wal in 8 of 12, skip-lease-revoke in 12 of 12.
+ * 1..60 at 4f03ea0 (test/sim/REPORT.md): consistent-index-apart in 6 (first at seed 6),
+ * unsynced-wal in 35 (first at 1), skip-lease-revoke in 55 (first at 1), watch-skips-compacted
+ * in 1 (seed 26: a watcher must fall behind a compaction, which few seeds arrange).
  */
-const WITHIN: Record<MemberBug, number> = { 'consistent-index-apart': 10, 'unsynced-wal': 3, 'skip-lease-revoke': 3, 'watch-skips-compacted': 3 };
+const WITHIN: Record<MemberBug, number> = { 'consistent-index-apart': 10, 'unsynced-wal': 3, 'skip-lease-revoke': 3, 'watch-skips-compacted': 30 };
 
 describe('the whole-member checks catch member bugs', () => {
   for (const bug of Object.keys(MEMBER_BUGS) as MemberBug[]) {
