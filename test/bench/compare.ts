@@ -7,7 +7,9 @@
  *
  * Options: --seconds N (per workload, default 10), --only put,reads,watch,coldstart,scale,
  * --check-perf (also `etcdctl check perf --load=s|m` against both; a minute each), --out PATH,
- * --baseline REV (an earlier commit's kvfleet too, for the put, reads and watch workloads).
+ * --baseline REV (an earlier commit's kvfleet too, for the put, reads and watch workloads),
+ * --rounds N (with --baseline: both kvfleet builds N times, alternating which goes first, each
+ * figure the median of its rounds; etcd and the null server run once).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,34 +23,11 @@ import { grpcTarget } from '../harness/probe.js';
 import { startProxies, type ProxyFleet } from '../harness/proxy.js';
 import { INSTALL_HINTS, whichBinary } from '../harness/requirements.js';
 import { prepareBaseline } from './baseline.js';
+import { baselineTable, medians } from './baseline-table.js';
+import type { BenchJson, Row } from './bench-row.js';
 import { ratioChartSvg, type ChartBar } from './chart.js';
 import { diskUsageBytes } from './disk-usage.js';
 import { peakRssBytes, readBytes, rssBytes, sumOverProcesses, totalCpuMicros } from './process-stats.js';
-
-interface BenchJson {
-  ops: number;
-  errors: number;
-  errorSamples: Record<string, number>;
-  throughput: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
-  deliveries?: number;
-  deliveriesPerSecond?: number;
-  missedDeliveries?: number;
-}
-
-interface Row {
-  readonly workload: string;
-  readonly system: string;
-  readonly result: BenchJson;
-  /** Server CPU microseconds per operation (or per delivery for watch). */
-  readonly cpuPerOp: number;
-  readonly cpuSeconds: number;
-  readonly peakRssMiB: number;
-  /** Watch: growth of the servers' resident memory per watcher created. */
-  readonly bytesPerWatcher?: number;
-  /** Proxy reads: requests the proxy sent the members (revision checks + forwarded reads) per 1,000 reads. */
-  readonly upstreamPer1000?: number;
-}
 
 interface Target {
   readonly system: string;
@@ -115,7 +94,8 @@ async function proxyCounters(proxyUrl: string, names: readonly string[]): Promis
 }
 
 const UPSTREAM_READ_COUNTERS = ['kvfleet_proxy_upstream_revision_checks_total', 'kvfleet_proxy_range_forwarded_total'];
-const warmed = new Set<string>();
+/** Targets already warmed up: each cluster once, however many rounds start one of the same system. */
+const warmed = new WeakSet<Target>();
 
 function sumRss(pids: readonly number[]): number {
   return sumOverProcesses(pids, rssBytes);
@@ -123,8 +103,8 @@ function sumRss(pids: readonly number[]): number {
 
 async function bench(target: Target, workload: string, args: string[], seconds: number): Promise<Row> {
   // A fresh server (and V8's JIT in it) is slow for its first seconds: warm it up unmeasured.
-  if (!warmed.has(target.system)) {
-    warmed.add(target.system);
+  if (!warmed.has(target)) {
+    warmed.add(target);
     await run(process.execPath, [KVFLEET, 'bench', 'put', '--clients', '50', '--prefix', 'warmup/', '--endpoints', target.endpoints.join(','), '--duration', '3', '--json'], 60_000);
   }
   const pids = target.pids();
@@ -336,25 +316,6 @@ function table(rows: readonly Row[], workload: string): string {
   return lines.join('\n');
 }
 
-/** This checkout against the --baseline build, row by row, for the workloads both ran in this run. */
-function baselineTable(rows: readonly Row[], baseline: string): string {
-  const lines = [
-    `| workload | target | ops/s (deliveries/s) | at ${baseline} | ratio | server CPU µs per op (delivery) | at ${baseline} | ratio |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    if (!r.system.startsWith('kvfleet ')) continue;
-    const target = r.system.slice('kvfleet '.length);
-    const b = rows.find((x) => x.workload === r.workload && x.system === `kvfleet@${baseline} ${target}`);
-    if (b === undefined) continue;
-    const rate = (x: Row) => x.result.deliveriesPerSecond ?? x.result.throughput;
-    lines.push(
-      `| ${r.workload} | ${target} | ${rate(r).toFixed(0)} | ${rate(b).toFixed(0)} | ${(rate(r) / rate(b)).toFixed(3)}× | ${r.cpuPerOp.toFixed(0)} | ${b.cpuPerOp.toFixed(0)} | ${(r.cpuPerOp / b.cpuPerOp).toFixed(3)}× |`,
-    );
-  }
-  return lines.join('\n');
-}
-
 function chartBars(rows: readonly Row[]): ChartBar[] {
   const bars: ChartBar[] = [];
   for (const r of rows) {
@@ -387,8 +348,12 @@ async function main(): Promise<void> {
       merge: { type: 'boolean', default: false },
       out: { type: 'string' },
       baseline: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
     },
   });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not ${values.rounds}`);
+  if (rounds > 1 && values.baseline === undefined) throw new Error('--rounds compares two kvfleet builds: give --baseline REV too');
   const systems: System[] = [systemOf('etcd'), systemOf('kvfleet')];
   let baselineCommit: string | undefined;
   if (values.baseline !== undefined) {
@@ -423,24 +388,34 @@ async function main(): Promise<void> {
       if (only.has('reads')) for (const v of readVariants) rows.push(await bench(t, v.name, v.args, seconds));
     });
   }
-  for (const system of systems) {
-    if (!['put', 'reads', 'watch'].some((w) => only.has(w))) break;
-    await withCluster(system, only.has('reads') || only.has('watch'), async (members, proxy) => {
-      if (only.has('put')) for (const c of clientCounts) rows.push(await bench(members, `put, 1 KiB, ${c} clients`, putArgs(c), seconds));
-      if (only.has('reads')) {
-        for (const v of readVariants) {
-          rows.push(await bench(members, v.name, v.args, seconds));
-          if (proxy !== undefined) rows.push(await bench(proxy, v.name, v.args, seconds));
+  const roundRows: Row[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    // etcd once; the two kvfleet builds every round, ABBA, so a drift of the machine during the
+    // run weighs on both alike.
+    const kvfleets = systems.filter((x) => x.kind === 'kvfleet');
+    const order = [...(round === 1 ? systems.filter((x) => x.kind !== 'kvfleet') : []), ...(round % 2 === 1 ? kvfleets : [...kvfleets].reverse())];
+    for (const system of order) {
+      if (!['put', 'reads', 'watch'].some((w) => only.has(w))) break;
+      const into = rounds > 1 && system.kind === 'kvfleet' ? roundRows : rows;
+      const add = (row: Row) => into.push(into === roundRows ? { ...row, round } : row);
+      await withCluster(system, only.has('reads') || only.has('watch'), async (members, proxy) => {
+        if (only.has('put')) for (const c of clientCounts) add(await bench(members, `put, 1 KiB, ${c} clients`, putArgs(c), seconds));
+        if (only.has('reads')) {
+          for (const v of readVariants) {
+            add(await bench(members, v.name, v.args, seconds));
+            if (proxy !== undefined) add(await bench(proxy, v.name, v.args, seconds));
+          }
         }
-      }
-      if (only.has('watch')) {
-        for (const v of watchVariants) {
-          rows.push(await bench(members, v.name, v.args, seconds));
-          if (proxy !== undefined) rows.push(await bench(proxy, v.name, v.args, seconds));
+        if (only.has('watch')) {
+          for (const v of watchVariants) {
+            add(await bench(members, v.name, v.args, seconds));
+            if (proxy !== undefined) add(await bench(proxy, v.name, v.args, seconds));
+          }
         }
-      }
-    });
+      });
+    }
   }
+  rows.push(...medians(roundRows));
   const coldStarts: ColdStart[] = [];
   if (only.has('coldstart')) for (const kind of ['etcd', 'kvfleet'] as const) coldStarts.push(await coldStart(kind, 100_000));
   const scales: Scale[] = [];
@@ -453,7 +428,7 @@ async function main(): Promise<void> {
   const path = values.out ?? join(repoRoot(), 'bench', 'RESULTS.md');
   const chartPath = join(dirname(path), 'results.svg');
   const jsonPath = join(dirname(path), 'results.json');
-  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}${values.merge ? ' --merge' : ''}${values.baseline === undefined ? '' : ` --baseline ${values.baseline}`}`;
+  const command = `npm run bench -- --seconds ${values.seconds} --only ${values.only}${values['check-perf'] ? ' --check-perf' : ''}${values.merge ? ' --merge' : ''}${values.baseline === undefined ? '' : ` --baseline ${values.baseline}`}${rounds > 1 ? ` --rounds ${rounds}` : ''}`;
   // --merge keeps the previous runs' figures for what this run did not measure.
   const saved: Saved = values.merge ? await loadSaved(jsonPath) : { runs: [], rows: [], coldStarts: [], scales: [], perf: [] };
   const run = saved.runs.length + 1;
@@ -507,7 +482,16 @@ async function main(): Promise<void> {
       : []),
     ...(saved.perf.length > 0 ? [`### etcdctl check perf (run ${saved.perf[0]!.run})`, '', ...saved.perf.map((p) => p.line), ''] : []),
     ...(baselineCommit !== undefined
-      ? [`### This commit against ${baselineCommit} (run ${run})`, '', `Both builds in run ${run}, one after the other, with the same load generator.`, '', baselineTable(rows, baselineCommit), '']
+      ? [
+          `### This commit against ${baselineCommit} (run ${run})`,
+          '',
+          rounds > 1
+            ? `Both builds in run ${run}, ${rounds} rounds each, alternating which goes first (ABBA), with the same load generator; each figure is the median of its rounds, and each round's own ratio is listed.`
+            : `Both builds in run ${run}, one after the other, with the same load generator.`,
+          '',
+          baselineTable(rows, baselineCommit, roundRows),
+          '',
+        ]
       : []),
     END,
   ].join('\n');

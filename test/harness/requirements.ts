@@ -7,6 +7,7 @@ export const INSTALL_HINTS = {
   etcd: 'apt-get install -y etcd-server',
   etcdctl: 'apt-get install -y etcd-client',
   pythonEtcd3: 'apt-get install -y python3-etcd3',
+  chromium: 'apt-get install -y chromium',
 } as const;
 
 const reported = new Set<string>();

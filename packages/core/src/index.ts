@@ -9,3 +9,4 @@ export * from './watch/index.js';
 export * from './net/index.js';
 export * from './gateway/index.js';
 export * from './failpoints.js';
+export * from './status/index.js';

@@ -1,7 +1,7 @@
 /**
  * A running proxy: the watch cache and its feed from the members, the gRPC services (KV and
- * Watch from the cache, the rest forwarded), and HTTP (/livez, /readyz, /health, /metrics) on
- * the same client ports, as a member serves them.
+ * Watch from the cache, the rest forwarded), and HTTP (/livez, /readyz, /health, /metrics,
+ * the status page at /status) on the same client ports, as a member serves them.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ConnectionMux, dialAddress, listenAddress, proto, registerGateway, WatchCache } from '@kvfleet/core';
@@ -16,6 +16,7 @@ import { watchService } from './api/watch-service.js';
 import { CachePipeline } from './cache-pipeline.js';
 import type { ProxyContext } from './context.js';
 import { ProxyMetrics } from './proxy-metrics.js';
+import { registerProxyStatus } from './proxy-status.js';
 import { registeredMembers, ResolverRegistration } from './resolver-registry.js';
 import { SessionTable } from './session-table.js';
 import { CacheFeed } from './upstream/cache-feed.js';
@@ -178,6 +179,7 @@ export class ProxyServer {
     app.get('/metrics', async (_req, reply) =>
       reply.code(200).header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
     );
+    registerProxyStatus(app, { context: ctx, advertisedUrls: () => this.advertisedUrls() });
     // etcd's JSON gateway, calling this proxy's own gRPC services (so reads come from the cache).
     registerGateway(app, {
       grpcAddress: () => {

@@ -74,13 +74,8 @@ export class Upstream {
     const attempts = this.endpoints.length + (leader === undefined ? 0 : 1);
     for (let attempt = 0; attempt < attempts; attempt++) {
       const endpoint = leader ?? this.endpoint;
-      const client = this.clientAt(service, endpoint) as unknown as Record<string, proto.UnaryClientMethod<unknown, Res>>;
-      const call = client[method];
-      if (call === undefined) throw new TypeError(`${service} has no method ${method}`);
       try {
-        return (await proto.unaryCall(call.bind(client), request as never, options.metadata ?? new grpc.Metadata(), {
-          deadline: Date.now() + (options.timeoutMs ?? this.callTimeoutMs),
-        })) as Res;
+        return await this.callAt<Res>(endpoint, service, method, request, options.metadata, options.timeoutMs);
       } catch (e) {
         lastError = e;
         if (this.closed || !retryable(e, options.idempotent)) throw e;
@@ -94,6 +89,20 @@ export class Upstream {
       }
     }
     throw lastError;
+  }
+
+  /** One unary call to `endpoint` (host:port, any member's), no failover: status of a given member. */
+  unaryAt<Res>(endpoint: string, service: proto.ServiceName, method: string, request: unknown, timeoutMs?: number): Promise<Res> {
+    return this.callAt<Res>(endpoint, service, method, request, undefined, timeoutMs);
+  }
+
+  private async callAt<Res>(endpoint: string, service: proto.ServiceName, method: string, request: unknown, metadata?: grpc.Metadata, timeoutMs?: number): Promise<Res> {
+    const client = this.clientAt(service, endpoint) as unknown as Record<string, proto.UnaryClientMethod<unknown, Res>>;
+    const call = client[method];
+    if (call === undefined) throw new TypeError(`${service} has no method ${method}`);
+    return (await proto.unaryCall(call.bind(client), request as never, metadata ?? new grpc.Metadata(), {
+      deadline: Date.now() + (timeoutMs ?? this.callTimeoutMs),
+    })) as Res;
   }
 
   close(): void {

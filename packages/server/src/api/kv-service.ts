@@ -4,14 +4,14 @@ import { normalizeCompaction, normalizeDeleteRange, normalizePut, normalizeRange
 import { executeRange } from '@kvfleet/core';
 import { evaluateReadOnlyTxn, isReadOnlyTxn } from '../apply/kv-ops.js';
 import type { RequestOp, TxnRequest } from '../apply/requests.js';
-import type { AppliedStateReader, EnvHost, HeaderSource, MemberSettings, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
+import type { AppliedStateReader, EnvHost, HeaderSource, MemberSettings, MetricsHost, Proposer, RaftStatusGetter } from '../etcdserver/roles.js';
 import { type QuotaHost, checkQuota } from '../maintenance/quota-alarmer.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from '../apply/check-requests.js';
 import { unary } from './grpc-errors.js';
 import { txnToWire } from './wire.js';
 
 /** What the KV service uses of the member. */
-export type KvMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings;
+export type KvMember = EnvHost & HeaderSource & RaftStatusGetter & Proposer & QuotaHost & Pick<AppliedStateReader, 'kv'> & MemberSettings & MetricsHost;
 
 export function kvService(server: KvMember): proto.ServiceHandlers<'KV'> {
   return {
@@ -21,6 +21,7 @@ export function kvService(server: KvMember): proto.ServiceHandlers<'KV'> {
       if (!req.serializable) await server.linearizableBarrier();
       const kv = server.kv;
       const r = executeRange(kv, req);
+      server.metrics.readsServed += 1;
       return { header: server.header(kv.currentRevision), kvs: r.kvs, more: r.more, count: r.count };
     }),
 
@@ -50,6 +51,7 @@ export function kvService(server: KvMember): proto.ServiceHandlers<'KV'> {
       if (isReadOnlyTxn(req)) {
         if (!isSerializableTxn(req)) await server.linearizableBarrier();
         const kv = server.kv;
+        server.metrics.readsServed += 1;
         return txnToWire(server.header(kv.currentRevision), evaluateReadOnlyTxn(kv, req));
       }
       const out = await server.propose({ txn: req });

@@ -21,30 +21,35 @@ export type MaintenanceMember = EnvHost &
   Pick<AppliedStateReader, 'kv'> &
   Pick<MembershipHost, 'memberList'>;
 
+/** What Maintenance.Status answers: also the status page's row for this member. */
+export type StatusMember = HeaderSource & RaftStatusGetter & Pick<MaintenanceHost, 'alarms' | 'backendSizes'>;
+
+export function statusResponse(server: StatusMember): proto.StatusResponse {
+  const sizes = server.backendSizes;
+  const leader = server.leaderId;
+  const errors: string[] = [];
+  // etcd reports a missing leader, then each alarm in protobuf text form.
+  if (leader === 0) errors.push('etcdserver: no leader');
+  errors.push(...server.alarms.statusErrors());
+  return {
+    header: server.header(),
+    version: API_VERSION,
+    dbSize: sizes.size,
+    leader,
+    raftIndex: server.raftIndex,
+    raftTerm: server.raftTerm,
+    raftAppliedIndex: server.appliedIndex,
+    errors,
+    dbSizeInUse: sizes.inUse,
+    isLearner: server.isLearner,
+  };
+}
+
 type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 
 export function maintenanceService(server: MaintenanceMember): Partial<proto.ServiceHandlers<'Maintenance'>> {
   return {
-    Status: unary(async () => {
-      const sizes = server.backendSizes;
-      const leader = server.leaderId;
-      const errors: string[] = [];
-      // etcd reports a missing leader, then each alarm in protobuf text form.
-      if (leader === 0) errors.push('etcdserver: no leader');
-      errors.push(...server.alarms.statusErrors());
-      return {
-        header: server.header(),
-        version: API_VERSION,
-        dbSize: sizes.size,
-        leader,
-        raftIndex: server.raftIndex,
-        raftTerm: server.raftTerm,
-        raftAppliedIndex: server.appliedIndex,
-        errors,
-        dbSizeInUse: sizes.inUse,
-        isLearner: server.isLearner,
-      };
-    }),
+    Status: unary(async () => statusResponse(server)),
 
     HashKV: unary(async (wire) => {
       const h = server.kv.hashKV(proto.int64ToNumber(wire.revision, 'revision'));

@@ -12,8 +12,9 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { leaseService, type LeaseMember } from './lease-service.js';
 import { learnerGate } from './learner-gate.js';
 import { lockService, type LockMember } from './lock-service.js';
-import { maintenanceService, type MaintenanceMember } from './maintenance-service.js';
+import { maintenanceService, statusResponse, type MaintenanceMember, type StatusMember } from './maintenance-service.js';
 import { watchService, type WatchMember } from './watch-service.js';
+import { unary } from './grpc-errors.js';
 
 export interface ServiceBinding {
   readonly definition: grpc.ServiceDefinition;
@@ -55,9 +56,15 @@ export function clientServices(member: ClientServicesMember): ClientServices {
   };
 }
 
-/** The services members call on each other's peer port: lease renewals forwarded to the leader, membership changes and the member list. */
-export function peerServices(member: LeaseMember & ClusterMember): readonly ServiceBinding[] {
+/**
+ * The services members call on each other's peer port: lease renewals forwarded to the leader,
+ * membership changes and the member list, and Maintenance.Status alone (the status page shows
+ * every member's; the rest of Maintenance is for clients).
+ */
+export function peerServices(member: LeaseMember & ClusterMember & StatusMember): readonly ServiceBinding[] {
+  const maintenance = proto.serviceDefinition('Maintenance') as grpc.ServiceDefinition;
   return [
+    { definition: { Status: maintenance.Status! }, implementation: { Status: unary(async () => statusResponse(member)) } as grpc.UntypedServiceImplementation },
     { definition: proto.serviceDefinition('Lease') as grpc.ServiceDefinition, implementation: leaseService(member, new LeaderForwarder(member.requestTimeoutMs, member.env)) as grpc.UntypedServiceImplementation },
     { definition: proto.serviceDefinition('Cluster') as grpc.ServiceDefinition, implementation: clusterService(member) as grpc.UntypedServiceImplementation },
   ];

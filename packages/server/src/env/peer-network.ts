@@ -26,8 +26,8 @@ export interface PeerNetwork {
   close(): Promise<void>;
 }
 
-/** The services members call on each other. */
-export type PeerServiceName = 'Lease' | 'Cluster';
+/** The services members call on each other (Maintenance: Status only, for the status page). */
+export type PeerServiceName = 'Lease' | 'Cluster' | 'Maintenance';
 
 /** A client of a peer's service at its peer URL; the caller closes it. */
 export type PeerDialer = <S extends PeerServiceName>(service: S, peerUrl: string) => proto.ServiceClient<S>;

@@ -1,8 +1,8 @@
 /**
  * The fastify app behind a member's HTTP/1.1 side. On the client URLs (shared with gRPC through
  * connection-mux.ts) it serves what etcd serves there: /health, /livez, /readyz, /version,
- * /metrics, with etcd's CORS headers and Go's 404 text, plus whatever plugins add (the JSON
- * gateway). On `--listen-metrics-urls` it serves /metrics and the health endpoints only, without
+ * /metrics, with etcd's CORS headers and Go's 404 text, kvfleet's status page (/status), plus
+ * whatever plugins add (the JSON gateway). On `--listen-metrics-urls` it serves /metrics and the health endpoints only, without
  * CORS headers, as etcd does.
  *
  * The app never listens itself: the caller hands it connections (`app.server.emit('connection')`)
@@ -12,10 +12,14 @@ import { failpointsOn, setFailpoint } from '@kvfleet/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { API_VERSION, CLUSTER_VERSION } from '../version.js';
 import { type HealthMember, allowGet, goError, registerHealthRoutes } from './health.js';
+import { registerMemberStatus, type StatusPageMember } from './member-status.js';
+
+/** What the HTTP side reads of the member. */
+export type HttpMember = HealthMember & StatusPageMember;
 
 /** What a plugin gets besides the app. */
 export interface HttpAppContext {
-  readonly member: HealthMember;
+  readonly member: HttpMember;
   /** `host:port` of this member's gRPC API on its first client URL; throws before it listens. */
   grpcAddress(): string;
 }
@@ -39,7 +43,7 @@ const CORS_HEADERS = {
 } as const;
 
 /** Builds the app and waits until it is ready to take connections. */
-export async function createHttpApp(member: HealthMember, options: HttpAppOptions = {}): Promise<FastifyInstance> {
+export async function createHttpApp(member: HttpMember, options: HttpAppOptions = {}): Promise<FastifyInstance> {
   const role = options.role ?? 'client';
   // Keep-alive connections must not hold a member's shutdown: close them with the app.
   const app = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false });
@@ -76,6 +80,7 @@ export async function createHttpApp(member: HealthMember, options: HttpAppOption
         // A Buffer, so fastify keeps etcd's bare `application/json` (no charset).
         .send(Buffer.from(JSON.stringify({ etcdserver: API_VERSION, etcdcluster: CLUSTER_VERSION })));
     });
+    registerMemberStatus(app, member);
     const context: HttpAppContext = {
       member,
       grpcAddress: () => {

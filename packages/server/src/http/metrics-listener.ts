@@ -3,9 +3,8 @@
  * endpoints, as etcd serves them there (no /version, no CORS headers, no gRPC).
  */
 import type { FastifyInstance } from 'fastify';
-import type { HealthMember } from './health.js';
 import { ConnectionMux } from '@kvfleet/core';
-import { createHttpApp } from './http-app.js';
+import { createHttpApp, type HttpMember } from './http-app.js';
 import { listenAddress } from '@kvfleet/core';
 
 export class MetricsListener {
@@ -15,7 +14,7 @@ export class MetricsListener {
   private constructor(private readonly app: FastifyInstance) {}
 
   /** Listens on every URL (http only); resolves once all are bound. */
-  static async start(member: HealthMember, urls: readonly string[]): Promise<MetricsListener> {
+  static async start(member: HttpMember, urls: readonly string[]): Promise<MetricsListener> {
     const app = await createHttpApp(member, { role: 'metrics' });
     const listener = new MetricsListener(app);
     try {

@@ -71,6 +71,8 @@ export class MemberMetrics {
   readonly walFsync: Histogram;
   readonly backendCommit: Histogram;
   readonly peerRtt: Histogram<'To'>;
+  /** Range and read-only Txn requests answered: the status page's read rate (not a Prometheus series). */
+  readsServed = 0;
 
   /**
    * `version` sets etcd_server_version and etcd_cluster_version (left out without it); `clock`
