@@ -9,7 +9,7 @@ import type { AppliedStateReader, EnvHost, HeaderSource, MaintenanceHost, Member
 import { moveLeader } from '../maintenance/move-leader.js';
 import { snapshotMessages } from '../maintenance/snapshot-stream.js';
 import { toServiceError, unary } from './grpc-errors.js';
-import { API_VERSION } from '../version.js';
+import { statusResponse } from '../etcdserver/status-response.js';
 
 /** What the Maintenance service uses of the member. */
 export type MaintenanceMember = EnvHost &
@@ -20,30 +20,6 @@ export type MaintenanceMember = EnvHost &
   MemberSettings &
   Pick<AppliedStateReader, 'kv'> &
   Pick<MembershipHost, 'memberList'>;
-
-/** What Maintenance.Status answers: also the status page's row for this member. */
-export type StatusMember = HeaderSource & RaftStatusGetter & Pick<MaintenanceHost, 'alarms' | 'backendSizes'>;
-
-export function statusResponse(server: StatusMember): proto.StatusResponse {
-  const sizes = server.backendSizes;
-  const leader = server.leaderId;
-  const errors: string[] = [];
-  // etcd reports a missing leader, then each alarm in protobuf text form.
-  if (leader === 0) errors.push('etcdserver: no leader');
-  errors.push(...server.alarms.statusErrors());
-  return {
-    header: server.header(),
-    version: API_VERSION,
-    dbSize: sizes.size,
-    leader,
-    raftIndex: server.raftIndex,
-    raftTerm: server.raftTerm,
-    raftAppliedIndex: server.appliedIndex,
-    errors,
-    dbSizeInUse: sizes.inUse,
-    isLearner: server.isLearner,
-  };
-}
 
 type SnapshotCall = grpc.ServerWritableStream<proto.SnapshotRequest, proto.SnapshotResponse>;
 

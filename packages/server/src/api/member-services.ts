@@ -12,7 +12,8 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { leaseService, type LeaseMember } from './lease-service.js';
 import { learnerGate } from './learner-gate.js';
 import { lockService, type LockMember } from './lock-service.js';
-import { maintenanceService, statusResponse, type MaintenanceMember, type StatusMember } from './maintenance-service.js';
+import { maintenanceService, type MaintenanceMember } from './maintenance-service.js';
+import { statusResponse, type StatusMember } from '../etcdserver/status-response.js';
 import { watchService, type WatchMember } from './watch-service.js';
 import { unary } from './grpc-errors.js';
 

@@ -17,7 +17,7 @@ import {
   type StatusSnapshot,
 } from '@kvfleet/core';
 import type { FastifyInstance } from 'fastify';
-import { statusResponse, type StatusMember } from '../api/maintenance-service.js';
+import { statusResponse, type StatusMember } from '../etcdserver/status-response.js';
 import type { AppliedStateReader, EnvHost, MembershipHost, MemberSettings, MetricsHost } from '../etcdserver/roles.js';
 import { API_VERSION } from '../version.js';
 
