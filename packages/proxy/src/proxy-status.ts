@@ -4,17 +4,7 @@
  * with its Maintenance.Status; and the last minutes of writes (the cache's revision), reads
  * served and lag.
  */
-import {
-  hexId,
-  proto,
-  registerStatusRoutes,
-  STATUS_SAMPLE_INTERVAL_MS,
-  StatusHistory,
-  statusFields,
-  type MemberRow,
-  type StatusSample,
-  type StatusSnapshot,
-} from '@kvfleet/core';
+import { hexId, proto, registerStatusPage, statusFields, type MemberRow, type StatusSample, type StatusSnapshot } from '@kvfleet/core';
 import type { FastifyInstance } from 'fastify';
 import type { ProxyContext } from './context.js';
 import { hostPort } from './upstream/upstream.js';
@@ -28,17 +18,18 @@ export interface ProxyStatusOptions {
   readonly advertisedUrls: () => readonly string[];
 }
 
-/** Adds the status routes to `app` and samples the proxy until the app closes. */
+/** Adds the status page to `app`; it samples the proxy until the app closes. */
 export function registerProxyStatus(app: FastifyInstance, options: ProxyStatusOptions): void {
   const { context } = options;
-  const history = new StatusHistory();
-  const current = async (): Promise<StatusSample> => ({ t: Date.now(), writes: context.cache.revision, reads: await readsServed(context), lag: lagRevisions(context) });
-  const sample = async (): Promise<void> => history.add(await current());
-  void sample();
-  const timer = setInterval(() => void sample(), STATUS_SAMPLE_INTERVAL_MS);
-  timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
-  registerStatusRoutes(app, async () => proxySnapshot(options, [...history.samples(), await current()]));
+  registerStatusPage(app, {
+    sample: async (): Promise<StatusSample> => ({ t: Date.now(), writes: context.cache.revision, reads: await readsServed(context), lag: lagRevisions(context) }),
+    snapshot: (history) => proxySnapshot(options, history),
+    every: (fn, ms) => {
+      const timer = setInterval(fn, ms);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  });
 }
 
 async function readsServed(context: ProxyContext): Promise<number> {

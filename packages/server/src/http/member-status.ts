@@ -4,18 +4,7 @@
  * the browser makes only same-origin requests), and the last minutes of writes, reads and
  * apply lag, sampled on the member's clock.
  */
-import {
-  hexId,
-  proto,
-  registerStatusRoutes,
-  STATUS_SAMPLE_INTERVAL_MS,
-  StatusHistory,
-  statusFields,
-  type MemberRow,
-  type MemberStatusFields,
-  type StatusSample,
-  type StatusSnapshot,
-} from '@kvfleet/core';
+import { hexId, proto, registerStatusPage, statusFields, type MemberRow, type MemberStatusFields, type StatusSample, type StatusSnapshot } from '@kvfleet/core';
 import type { FastifyInstance } from 'fastify';
 import { statusResponse, type StatusMember } from '../etcdserver/status-response.js';
 import type { AppliedStateReader, EnvHost, MembershipHost, MemberSettings, MetricsHost } from '../etcdserver/roles.js';
@@ -27,23 +16,23 @@ export type StatusPageMember = EnvHost & StatusMember & Pick<MembershipHost, 'me
 /** A peer's answer is waited for this long: the page polls every 2 s. */
 const PEER_STATUS_TIMEOUT_MS = 1000;
 
-/** Adds the status routes to `app` and samples the member until the app closes. */
+/** Adds the status page to `app`; it samples the member until the app closes. */
 export function registerMemberStatus(app: FastifyInstance, member: StatusPageMember): void {
-  const history = new StatusHistory();
-  const current = (): StatusSample => ({
-    t: member.env.clock.now(),
-    writes: member.kv.currentRevision,
-    reads: member.metrics.readsServed,
-    lag: Math.max(0, member.committedIndex - member.appliedIndex),
-  });
-  history.add(current());
-  const timer = member.env.clock.setInterval(() => history.add(current()), STATUS_SAMPLE_INTERVAL_MS, { unref: true });
   const peers = new PeerStatusClients(member);
-  app.addHook('onClose', async () => {
-    timer.cancel();
-    peers.close();
+  app.addHook('onClose', async () => peers.close());
+  registerStatusPage(app, {
+    sample: (): StatusSample => ({
+      t: member.env.clock.now(),
+      writes: member.kv.currentRevision,
+      reads: member.metrics.readsServed,
+      lag: Math.max(0, member.committedIndex - member.appliedIndex),
+    }),
+    snapshot: (history) => memberSnapshot(member, history, peers),
+    every: (fn, ms) => {
+      const timer = member.env.clock.setInterval(fn, ms, { unref: true });
+      return () => timer.cancel();
+    },
   });
-  registerStatusRoutes(app, () => memberSnapshot(member, [...history.samples(), current()], peers));
 }
 
 /** `history` ends with a sample taken now, so the charts reach the present. */
