@@ -8,8 +8,8 @@ import type { WatchCache, WatchHub } from '@kvfleet/core';
 export interface ProxyMetricsSources {
   readonly cache: WatchCache;
   readonly hub: () => WatchHub | undefined;
-  /** The newest revision the upstream is known to have (from its watch headers and checks). */
-  readonly upstreamRevision: () => number;
+  /** Revisions the cache is behind the newest known upstream revision (0: caught up). */
+  readonly lagRevisions: () => number;
   /** How long the cache has been behind the newest known upstream revision, in ms (0: caught up). */
   readonly lagMs: () => number;
 }
@@ -51,9 +51,7 @@ export class ProxyMetrics {
     gauge('kvfleet_proxy_cache_bytes', 'Key and value bytes held by the watch cache', () => sources.cache.stats().bytes);
     gauge('kvfleet_proxy_cache_window_events', 'Events in the watch cache window', () => sources.cache.stats().windowEvents);
     gauge('kvfleet_proxy_cache_window_bytes', 'Estimated bytes of the watch cache window', () => sources.cache.stats().windowBytes);
-    gauge('kvfleet_proxy_upstream_lag_revisions', 'Revisions the cache is behind the newest known upstream revision', () =>
-      Math.max(0, sources.upstreamRevision() - sources.cache.revision),
-    );
+    gauge('kvfleet_proxy_upstream_lag_revisions', 'Revisions the cache is behind the newest known upstream revision', sources.lagRevisions);
     gauge('kvfleet_proxy_upstream_lag_seconds', 'How long the cache has been behind the newest known upstream revision (0 when caught up)', () => sources.lagMs() / 1000);
     gauge('kvfleet_proxy_watchers', 'Watchers open on this proxy', () => sources.hub()?.watcherCount ?? 0);
     gauge('kvfleet_proxy_watchers_unsynced', 'Watchers catching up from the window', () => sources.hub()?.unsyncedCount ?? 0);

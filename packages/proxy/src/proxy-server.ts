@@ -113,7 +113,7 @@ export class ProxyServer {
     metrics = new ProxyMetrics({
       cache,
       hub: () => pipeline.hub,
-      upstreamRevision: () => feed.upstreamRevision,
+      lagRevisions: () => feed.lagRevisions,
       lagMs: () => feed.lagMs(Date.now()),
     });
     const context: ProxyContext = {

@@ -22,7 +22,7 @@ export interface ProxyStatusOptions {
 export function registerProxyStatus(app: FastifyInstance, options: ProxyStatusOptions): void {
   const { context } = options;
   registerStatusPage(app, {
-    sample: async (): Promise<StatusSample> => ({ t: Date.now(), writes: context.cache.revision, reads: await readsServed(context), lag: lagRevisions(context) }),
+    sample: async (): Promise<StatusSample> => ({ t: Date.now(), writes: context.cache.revision, reads: await readsServed(context), lag: context.feed.lagRevisions }),
     snapshot: (history) => proxySnapshot(options, history),
     every: (fn, ms) => {
       const timer = setInterval(fn, ms);
@@ -38,10 +38,6 @@ async function readsServed(context: ProxyContext): Promise<number> {
     total += (await counter.get()).values[0]?.value ?? 0;
   }
   return total;
-}
-
-function lagRevisions(context: ProxyContext): number {
-  return Math.max(0, context.feed.upstreamRevision - context.cache.revision);
 }
 
 /** `history` ends with a sample taken now, so the charts reach the present. */
@@ -94,7 +90,7 @@ async function proxySnapshot(options: ProxyStatusOptions, history: StatusSample[
       ready: context.isReady(),
       revision: cache.revision,
       upstreamRevision: feed.upstreamRevision,
-      lagRevisions: lagRevisions(context),
+      lagRevisions: feed.lagRevisions,
       lagMs: feed.lagMs(Date.now()),
       watchers: context.hub.watcherCount,
       cacheKeys: cache.stats().keys,

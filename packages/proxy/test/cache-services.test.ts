@@ -42,7 +42,7 @@ async function rig(): Promise<Rig> {
     hub: pipeline.hub,
     waiters: pipeline.waiters,
     sessions: new SessionTable(),
-    metrics: new ProxyMetrics({ cache, hub: () => pipeline.hub, upstreamRevision: () => state.clusterRevision, lagMs: () => 0 }),
+    metrics: new ProxyMetrics({ cache, hub: () => pipeline.hub, lagRevisions: () => Math.max(0, state.clusterRevision - cache.revision), lagMs: () => 0 }),
     readWaitMs: 300,
     isReady: () => true,
     clusterRevision: () => Promise.resolve(state.clusterRevision),

@@ -41,8 +41,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 `;
 
 export const STATUS_PAGE_CSS = `
-:root { color-scheme: light dark; --fg: #1b1f24; --muted: #5a6370; --bg: #f6f7f9; --card: #fff; --line: #d9dde3; --accent: #1f6feb; --bad: #c62828; --ok: #2e7d32; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa4b1; --bg: #111418; --card: #1a1f25; --line: #2c333b; --accent: #58a6ff; --bad: #ef5350; --ok: #66bb6a; } }
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #5a6370; --bg: #f6f7f9; --card: #fff; --line: #d9dde3; --accent: #1f6feb; --bad: #c62828; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa4b1; --bg: #111418; --card: #1a1f25; --line: #2c333b; --accent: #58a6ff; --bad: #ef5350; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 header, main, footer { max-width: 60rem; margin: 0 auto; padding: 0 1rem; }
@@ -152,7 +152,6 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     box.dataset.chart = name;
     const max = points.reduce((m, p) => Math.max(m, p.v), 0);
     box.dataset.max = String(max);
-    box.dataset.points = String(points.length);
     const last = points.length > 0 ? points[points.length - 1].v : 0;
     box.append(el('p', '', el('span', '', label), el('span', 'value', (last >= 100 ? Math.round(last) : Number(last.toFixed(1))) + ' ' + unit)));
     const svg = document.createElementNS(SVG, 'svg');

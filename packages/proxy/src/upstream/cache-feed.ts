@@ -88,6 +88,11 @@ export class CacheFeed {
     return Math.max(this.newestRevision, this.cache.revision);
   }
 
+  /** Revisions the cache is behind the newest upstream revision heard of (0 when caught up). */
+  get lagRevisions(): number {
+    return this.upstreamRevision - this.cache.revision;
+  }
+
   /** How long the cache has been behind the newest upstream revision heard of, in ms (0 when caught up). */
   lagMs(now: number): number {
     return this.behindSinceMs === 0 ? 0 : Math.max(0, now - this.behindSinceMs);
